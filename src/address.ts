@@ -1,0 +1,107 @@
+import ipaddr from 'ipaddr.js';
+
+export type Family = 'ipv4' | 'ipv6';
+
+/**
+ * A normalised firewall entry: a host address (`192.0.2.1`, `2001:db8::1`) or a prefix
+ * (`198.51.100.0/24`). Host prefixes (/32, /128) are stored bare so that every target's
+ * spelling compares equal.
+ */
+export interface Address {
+  readonly text: string;
+  readonly family: Family;
+  readonly prefix: number;
+}
+
+export function parseAddress(input: string): Address | undefined {
+  const raw = input.trim();
+  try {
+    if (raw.includes('/')) {
+      const [addr, len] = ipaddr.parseCIDR(raw);
+      const family: Family = addr.kind() === 'ipv4' ? 'ipv4' : 'ipv6';
+      const max = family === 'ipv4' ? 32 : 128;
+      if (len === max) return { text: addr.toString(), family, prefix: len };
+      const network =
+        family === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(raw) : ipaddr.IPv6.networkAddressFromCIDR(raw);
+      return { text: `${network.toString()}/${len}`, family, prefix: len };
+    }
+    if (!ipaddr.isValid(raw)) return undefined;
+    const addr = ipaddr.parse(raw);
+    const family: Family = addr.kind() === 'ipv4' ? 'ipv4' : 'ipv6';
+    // ipaddr.isValid accepts legacy forms such as "1" or "0x7f.1"; firewalls do not.
+    if (family === 'ipv4' && !ipaddr.IPv4.isValidFourPartDecimal(raw)) return undefined;
+    return { text: addr.toString(), family, prefix: family === 'ipv4' ? 32 : 128 };
+  } catch {
+    return undefined;
+  }
+}
+
+export function familyOf(text: string): Family {
+  return text.includes(':') ? 'ipv6' : 'ipv4';
+}
+
+/** Sort order used everywhere: IPv4 before IPv6, then numerically. */
+export function compareAddresses(a: string, b: string): number {
+  const fa = familyOf(a);
+  const fb = familyOf(b);
+  if (fa !== fb) return fa === 'ipv4' ? -1 : 1;
+  const ba = bytesOf(a);
+  const bb = bytesOf(b);
+  for (let i = 0; i < Math.max(ba.length, bb.length); i++) {
+    const d = (ba[i] ?? -1) - (bb[i] ?? -1);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+function bytesOf(text: string): number[] {
+  const [addr, len] = text.split('/');
+  try {
+    return [...ipaddr.parse(addr as string).toByteArray(), Number(len ?? 999)];
+  } catch {
+    return [];
+  }
+}
+
+export function sortAddresses(list: Iterable<string>): string[] {
+  return [...list].sort(compareAddresses);
+}
+
+/** What `allow_private: true` additionally lets through: internal, routable space only. */
+const PRIVATE_RANGES = new Set(['private', 'uniqueLocal', 'carrierGradeNat']);
+
+/** Documentation ranges are accepted on purpose: tests and the demo use them. */
+const DOCUMENTATION: [ipaddr.IPv4 | ipaddr.IPv6, number][] = [
+  ipaddr.parseCIDR('192.0.2.0/24'),
+  ipaddr.parseCIDR('198.51.100.0/24'),
+  ipaddr.parseCIDR('203.0.113.0/24'),
+  ipaddr.parseCIDR('2001:db8::/32'),
+];
+
+export interface Verdict {
+  accepted: boolean;
+  /** ipaddr.js range name, e.g. `private`, `loopback`; `unicast` when accepted. */
+  range: string;
+}
+
+/**
+ * Answer hygiene: is this address acceptable as a DNS answer for an allow-list?
+ * IPv4-mapped and -translated IPv6 forms are judged by the IPv4 address inside them.
+ */
+export function judgeAnswer(text: string, allowPrivate: boolean): Verdict {
+  let addr: ipaddr.IPv4 | ipaddr.IPv6 = ipaddr.parse(text);
+  if (addr.kind() === 'ipv6') {
+    const v6 = addr as ipaddr.IPv6;
+    const range = v6.range();
+    if (range === 'ipv4Mapped' || range === 'rfc6145' || range === 'rfc6052') {
+      const bytes = v6.toByteArray().slice(-4);
+      addr = new ipaddr.IPv4(bytes);
+    }
+  }
+  for (const [net, len] of DOCUMENTATION) {
+    if (addr.kind() === net.kind() && addr.match(net, len)) return { accepted: true, range: 'documentation' };
+  }
+  const range = addr.range();
+  if (range === 'unicast') return { accepted: true, range };
+  return { accepted: allowPrivate && PRIVATE_RANGES.has(range), range };
+}

@@ -1,0 +1,335 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
+import YAML from 'yaml';
+import type { z } from 'zod';
+import { parseAddress, type Address, type Family } from '../address.js';
+import { ConfigError, UserError } from '../errors.js';
+import { parseResolver, type ResolverSpec } from '../resolver/servers.js';
+import { parseDuration } from '../time.js';
+import { expandName } from './names.js';
+import { findProfile, PROFILES } from './profiles.js';
+import { configSchema, LIST_NAME, type RawConfig, type RawTarget } from './schema.js';
+import type { Config, ListConfig, SecretRef, TargetConfig, TlsSettings } from './types.js';
+
+export const DEFAULTS = {
+  retentionMs: 24 * 3_600_000,
+  staleLimitMs: 7 * 86_400_000,
+  timeoutMs: 2000,
+  attempts: 2,
+  concurrency: 32,
+  maxRemove: 0.5,
+  maxAddressesPerName: 64,
+  targetTimeoutMs: 10_000,
+  families: ['ipv4', 'ipv6'] as Family[],
+};
+
+/** `lists.web.names[0]` from a zod/our own path. */
+export function keyPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out || '(top level)';
+}
+
+/** Where to look for the configuration when `-c` is not given (PRODUCT.md section 2). */
+export function defaultConfigPath(env = process.env, cwd = process.cwd()): string {
+  if (env.DNSFENCE_CONFIG) return resolvePath(cwd, env.DNSFENCE_CONFIG);
+  const local = resolvePath(cwd, 'dnsfence.yaml');
+  if (existsSync(local)) return local;
+  const system = '/etc/dnsfence/dnsfence.yaml';
+  return existsSync(system) ? system : local;
+}
+
+export function loadConfigFile(file: string): Config {
+  const path = resolvePath(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const hint = code === 'ENOENT' ? ' (create one with `dnsfence init`, or pass -c FILE)' : '';
+    throw new ConfigError(`${path}: cannot read the configuration: ${code ?? String(err)}${hint}`);
+  }
+  return parseConfig(text, path);
+}
+
+export function parseConfig(text: string, file: string): Config {
+  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0] as YAML.YAMLError;
+    const where = e.linePos ? `:${e.linePos[0].line}:${e.linePos[0].col}` : '';
+    const message = (e.message.split('\n')[0] as string).replace(/ at line \d+, column \d+:?$/, '');
+    throw new ConfigError(`${file}${where}: invalid YAML: ${message}`);
+  }
+  const data: unknown = doc.toJS() ?? {};
+  const parsed = configSchema.safeParse(data);
+  if (!parsed.success)
+    throw new ConfigError(`${file}: ${describeIssue(parsed.error.issues[0] as z.core.$ZodIssue)}`);
+  return buildConfig(parsed.data, file, hashOf(data));
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const path = keyPath(issue.path);
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return `${path}: unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    case 'invalid_type':
+      if (/received undefined/.test(issue.message)) return `${path}: is required`;
+      return `${path}: ${issue.message.startsWith('Invalid input') ? `must be ${issue.expected}` : issue.message}`;
+    default:
+      return `${path}: ${issue.message}`;
+  }
+}
+
+function hashOf(data: unknown): string {
+  return createHash('sha256').update(stableJson(data)).digest('hex');
+}
+
+export function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+function buildConfig(raw: RawConfig, file: string, hash: string): Config {
+  const dir = dirname(file);
+  const fail = (path: PropertyKey[], message: string): never => {
+    throw new ConfigError(`${file}: ${keyPath(path)}: ${message}`);
+  };
+  const warnings: string[] = [];
+
+  const resolvers = raw.resolvers?.map((text, i): ResolverSpec => {
+    const spec = parseResolver(text);
+    return typeof spec === 'string' ? fail(['resolvers', i], spec) : spec;
+  });
+
+  const safety = {
+    maxRemove: raw.safety?.max_remove ?? DEFAULTS.maxRemove,
+    allowPrivate: raw.safety?.allow_private ?? false,
+    maxAddressesPerName: raw.safety?.max_addresses_per_name ?? DEFAULTS.maxAddressesPerName,
+  };
+  const retentionMs = raw.retention ?? DEFAULTS.retentionMs;
+  const globalFamilies = raw.resolve?.families ?? DEFAULTS.families;
+
+  const lists = new Map<string, ListConfig>();
+  const profiles = raw.profiles ?? [];
+  profiles.forEach((name, i) => {
+    const profile = findProfile(name);
+    if (!profile)
+      fail(['profiles', i], `unknown profile "${name}" (known: ${PROFILES.map((p) => p.name).join(', ')})`);
+    for (const pl of profile!.lists) {
+      lists.set(pl.name, {
+        name: pl.name,
+        names: pl.names.flatMap((n) => {
+          const r = expandName(n);
+          return r.ok ? r.names : [];
+        }),
+        static: [],
+        retentionMs: pl.retention ? (parseDuration(pl.retention) ?? retentionMs) : retentionMs,
+        families: globalFamilies,
+        maxAddressesPerName: safety.maxAddressesPerName,
+        allowPrivate: safety.allowPrivate,
+        profile: profile!.name,
+        ...(pl.note ? { note: pl.note } : {}),
+      });
+    }
+  });
+
+  for (const [listName, rawList] of Object.entries(raw.lists ?? {})) {
+    const path = ['lists', listName];
+    if (!LIST_NAME.test(listName)) {
+      fail(
+        path,
+        'list names start with a letter and hold up to 28 letters, digits or _ (they must fit nft, RouterOS and OPNsense)',
+      );
+    }
+    const base = lists.get(listName);
+    const names: string[] = [];
+    (rawList?.names ?? []).forEach((n, i) => {
+      const r = expandName(n);
+      if (!r.ok) fail([...path, 'names', i], r.message);
+      else names.push(...r.names);
+    });
+    const statics: Address[] = [];
+    (rawList?.static ?? []).forEach((s, i) => {
+      const a = parseAddress(s);
+      if (!a) fail([...path, 'static', i], `"${s}" is not an IP address or prefix`);
+      else statics.push(a);
+    });
+    const merged: ListConfig = {
+      name: listName,
+      names: unique([...(base?.names ?? []), ...names]),
+      static: uniqueBy([...(base?.static ?? []), ...statics], (a) => a.text),
+      retentionMs: rawList?.retention ?? base?.retentionMs ?? retentionMs,
+      families: rawList?.families ?? base?.families ?? globalFamilies,
+      maxAddressesPerName:
+        rawList?.max_addresses_per_name ?? base?.maxAddressesPerName ?? safety.maxAddressesPerName,
+      allowPrivate: rawList?.allow_private ?? base?.allowPrivate ?? safety.allowPrivate,
+      ...(base?.profile ? { profile: base.profile } : {}),
+    };
+    if (base?.note && names.length === 0) merged.note = base.note;
+    lists.set(listName, merged);
+  }
+  for (const list of lists.values()) {
+    if (list.names.length === 0 && list.static.length === 0) {
+      warnings.push(
+        `lists.${list.name}: has no names and no static entries${list.note ? `: ${list.note}` : ''}`,
+      );
+    }
+  }
+
+  const targets = new Map<string, TargetConfig>();
+  for (const [name, rawTarget] of Object.entries(raw.targets ?? {})) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) {
+      fail(['targets', name], 'target names hold letters, digits, _, . and -');
+    }
+    targets.set(name, buildTarget(name, rawTarget, lists, dir, fail, warnings));
+  }
+
+  return {
+    file,
+    dir,
+    database: resolvePath(dir, raw.database ?? 'dnsfence.db'),
+    resolvers,
+    resolve: {
+      timeoutMs: raw.resolve?.timeout ?? DEFAULTS.timeoutMs,
+      attempts: raw.resolve?.attempts ?? DEFAULTS.attempts,
+      concurrency: raw.resolve?.concurrency ?? DEFAULTS.concurrency,
+      families: globalFamilies,
+    },
+    retentionMs,
+    staleLimitMs: raw.stale_limit ?? DEFAULTS.staleLimitMs,
+    safety,
+    profiles,
+    lists,
+    targets,
+    hash,
+    warnings,
+  };
+}
+
+function buildTarget(
+  name: string,
+  raw: RawTarget,
+  lists: Map<string, ListConfig>,
+  dir: string,
+  fail: (path: PropertyKey[], message: string) => never,
+  warnings: string[],
+): TargetConfig {
+  const path = ['targets', name];
+  const mapping = new Map<string, string>();
+  if (raw.lists === undefined) {
+    for (const list of lists.keys()) mapping.set(list, list);
+  } else {
+    const entries: [string, string][] = Array.isArray(raw.lists)
+      ? raw.lists.map((l) => [l, l])
+      : Object.entries(raw.lists);
+    entries.forEach(([list, remote], i) => {
+      const keyed = Array.isArray(raw.lists) ? [...path, 'lists', i] : [...path, 'lists', list];
+      if (!lists.has(list))
+        fail(
+          keyed,
+          `"${list}" is not a list of this configuration (lists: ${[...lists.keys()].join(', ') || 'none'})`,
+        );
+      if (!/^[A-Za-z0-9_.:-]{1,63}$/.test(remote))
+        fail(keyed, `"${remote}" is not a usable list name on a firewall`);
+      mapping.set(list, remote);
+    });
+  }
+  const timeoutMs = raw.timeout ?? DEFAULTS.targetTimeoutMs;
+  const base = { name, lists: mapping, timeoutMs };
+  const tlsOf = (t: unknown, key: PropertyKey[]): TlsSettings => {
+    const v = (typeof t === 'object' && t ? t : {}) as {
+      ca?: string;
+      fingerprint?: string;
+      insecure?: boolean;
+    };
+    if (v.insecure && (v.ca || v.fingerprint))
+      fail(key, 'insecure: true cannot be combined with ca or fingerprint');
+    if (v.insecure) warnings.push(`${keyPath(key)}: insecure: true turns off certificate verification`);
+    return {
+      insecure: v.insecure ?? false,
+      ...(v.ca ? { ca: resolvePath(dir, v.ca) } : {}),
+      ...(v.fingerprint ? { fingerprint: v.fingerprint } : {}),
+    };
+  };
+  const secret = (prefix: string, required: boolean): SecretRef | undefined => {
+    const r = raw as unknown as Record<string, string | undefined>;
+    const env = r[`${prefix}_env`];
+    const file = r[`${prefix}_file`];
+    if (env && file) fail([...path, `${prefix}_env`], `give ${prefix}_env or ${prefix}_file, not both`);
+    if (!env && !file) {
+      if (required)
+        fail(path, `${prefix}_env or ${prefix}_file is required (secrets never go into the file itself)`);
+      return undefined;
+    }
+    return {
+      key: `${keyPath(path)}.${prefix}_${env ? 'env' : 'file'}`,
+      ...(env ? { env } : { file: resolvePath(dir, file!) }),
+    };
+  };
+  switch (raw.type) {
+    case 'nftables':
+      return {
+        ...base,
+        type: 'nftables',
+        family: raw.family ?? 'inet',
+        table: raw.table ?? 'dnsfence',
+        nft: Array.isArray(raw.nft) ? raw.nft : [raw.nft ?? 'nft'],
+      };
+    case 'file':
+      return { ...base, type: 'file', dir: resolvePath(dir, raw.dir) };
+    case 'mikrotik': {
+      const tls = raw.tls === undefined || raw.tls === false ? false : tlsOf(raw.tls, [...path, 'tls']);
+      return {
+        ...base,
+        type: 'mikrotik',
+        host: raw.host,
+        port: raw.port ?? (tls ? 8729 : 8728),
+        tls,
+        username: raw.username,
+        password: secret('password', true)!,
+      };
+    }
+    case 'opnsense': {
+      const key = secret('key', false);
+      const sec = secret('secret', false);
+      if (!raw.api_key_file && !(key && sec)) {
+        fail(path, 'api_key_file, or key_env/key_file together with secret_env/secret_file, is required');
+      }
+      return {
+        ...base,
+        type: 'opnsense',
+        url: raw.url,
+        tls: tlsOf(raw.tls, [...path, 'tls']),
+        adopt: raw.adopt ?? false,
+        ...(raw.api_key_file ? { apiKeyFile: resolvePath(dir, raw.api_key_file) } : {}),
+        ...(key ? { key } : {}),
+        ...(sec ? { secret: sec } : {}),
+      };
+    }
+  }
+}
+
+function unique(items: string[]): string[] {
+  return [...new Set(items)];
+}
+
+function uniqueBy<T>(items: T[], key: (t: T) => string): T[] {
+  const seen = new Map<string, T>();
+  for (const item of items) if (!seen.has(key(item))) seen.set(key(item), item);
+  return [...seen.values()];
+}
+
+/** Raised when a target's configuration cannot be used at run time (missing secret, unknown type). */
+export function targetError(target: string, message: string): UserError {
+  return new UserError(`target ${target}: ${message}`);
+}

@@ -1,0 +1,74 @@
+import { domainToASCII } from 'node:url';
+import braces from 'braces';
+
+/** Brace ranges such as `{0..3}.pool.example` must not explode into millions of names. */
+const MAX_EXPANSION = 1024;
+
+export type NameResult = { ok: true; names: string[] } | { ok: false; message: string };
+
+/**
+ * Expands brace ranges and validates every resulting DNS name. Returns names in lower case
+ * without a trailing dot; IDNs are converted to their ASCII (punycode) form.
+ */
+export function expandName(input: string): NameResult {
+  const raw = input.trim();
+  if (raw.includes('*')) {
+    return {
+      ok: false,
+      message:
+        `"${input}" is a wildcard: DNS cannot enumerate the names under it, so no poller can follow it. ` +
+        'List the subdomains actually in use (the DNS log of the client shows them), or feed the set from a ' +
+        'snooping resolver (dnsmasq nftset=, RouterOS /ip dns static type=FWD address-list=)',
+    };
+  }
+  let expanded: string[];
+  try {
+    expanded = raw.includes('{') ? braces(raw, { expand: true, rangeLimit: MAX_EXPANSION }) : [raw];
+  } catch (err) {
+    return {
+      ok: false,
+      message: `"${input}": brace range too large or malformed (${(err as Error).message})`,
+    };
+  }
+  if (expanded.length > MAX_EXPANSION) {
+    return {
+      ok: false,
+      message: `"${input}" expands to ${expanded.length} names (at most ${MAX_EXPANSION})`,
+    };
+  }
+  const names: string[] = [];
+  for (const candidate of expanded) {
+    const problem = validateHostname(candidate);
+    if (typeof problem === 'string' && problem.startsWith('!')) {
+      return { ok: false, message: `"${candidate}" ${problem.slice(1)}` };
+    }
+    names.push(problem);
+  }
+  return { ok: true, names };
+}
+
+/** Returns the normalised name, or a message prefixed with `!`. */
+function validateHostname(input: string): string {
+  let name = input.trim().replace(/\.$/, '');
+  if (name === '') return '!is empty';
+  if (/[\s"';{}\\/`$<>|&()]/.test(name)) return '!contains characters a DNS name cannot hold';
+  if (/[^\x20-\x7e]/.test(name)) {
+    const ascii = domainToASCII(name);
+    if (ascii === '') return '!is not a valid internationalised domain name';
+    name = ascii;
+  }
+  name = name.toLowerCase();
+  if (name.length > 253) return '!is longer than 253 characters';
+  const labels = name.split('.');
+  if (labels.length < 2) return '!is not a fully qualified name (add the domain, e.g. host.example.com)';
+  for (const label of labels) {
+    if (label.length === 0) return '!has an empty label (two dots in a row)';
+    if (label.length > 63) return `!has a label longer than 63 characters ("${label.slice(0, 20)}…")`;
+    if (!/^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?$/.test(label)) {
+      return `!has an invalid label "${label}" (letters, digits, hyphen; no leading or trailing hyphen)`;
+    }
+  }
+  if (/^\d+$/.test(labels[labels.length - 1] as string))
+    return '!looks like an IP address, not a DNS name (use static:)';
+  return name;
+}

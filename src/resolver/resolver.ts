@@ -1,0 +1,176 @@
+import type { Family } from '../address.js';
+import { DohTransport } from './doh.js';
+import { classify, newQuery, TYPE_OF, type Classified } from './message.js';
+import type { ResolverSpec } from './servers.js';
+import { TcpTransport } from './tcp.js';
+import type { Exchange, Transport } from './transport.js';
+import type { LookupResult, Outcome } from './types.js';
+import { UdpTransport } from './udp.js';
+import { MAX_CHAIN } from './message.js';
+
+export interface ResolverOptions {
+  servers: ResolverSpec[];
+  timeoutMs: number;
+  attempts: number;
+  concurrency: number;
+}
+
+/** Bounds the number of queries in flight. */
+class Semaphore {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
+    this.active += 1;
+    try {
+      return await task();
+    } finally {
+      this.active -= 1;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+/** Failures ranked by how much they say: a server's own SERVFAIL beats silence. */
+const FAILURE_RANK: Partial<Record<Outcome, number>> = { timeout: 1, malformed: 2, refused: 3, servfail: 4 };
+
+/**
+ * Looks names up, one family at a time, across the configured resolvers with fail-over,
+ * retries, TCP fallback on truncation and CNAME following. `lookup` never rejects: every
+ * lookup ends in one outcome.
+ */
+export class Resolver {
+  private readonly udp = new UdpTransport();
+  private readonly tcp = new TcpTransport();
+  private doh: DohTransport | undefined;
+  private readonly limit: Semaphore;
+
+  constructor(private readonly options: ResolverOptions) {
+    this.limit = new Semaphore(options.concurrency);
+  }
+
+  private transport(server: ResolverSpec): Transport {
+    if (server.protocol === 'tcp') return this.tcp;
+    if (server.protocol === 'https') return (this.doh ??= new DohTransport());
+    return this.udp;
+  }
+
+  async lookup(name: string, family: Family): Promise<LookupResult> {
+    const type = TYPE_OF[family];
+    let chain = [name];
+    let ttl: number | undefined;
+    try {
+      for (let hop = 0; hop <= MAX_CHAIN; hop++) {
+        const { result, resolver } = await this.ask(chain.at(-1) as string, type, chain);
+        if (result.kind === 'follow') {
+          chain = result.chain;
+          ttl = min(ttl, result.ttl);
+          continue;
+        }
+        if (result.kind === 'retry') {
+          return {
+            name,
+            family,
+            outcome: result.outcome,
+            addresses: [],
+            ttl: undefined,
+            chain,
+            resolver,
+            detail: result.detail,
+          };
+        }
+        return {
+          name,
+          family,
+          outcome: result.outcome,
+          addresses: result.addresses,
+          ttl: min(ttl, result.ttl),
+          chain: result.chain,
+          resolver,
+          ...(result.detail ? { detail: result.detail } : {}),
+        };
+      }
+      return {
+        name,
+        family,
+        outcome: 'malformed',
+        addresses: [],
+        ttl: undefined,
+        chain,
+        resolver: '',
+        detail: `CNAME chain longer than ${MAX_CHAIN}`,
+      };
+    } catch (err) {
+      // A bug must not take the whole run down: report it as this name's failure.
+      return {
+        name,
+        family,
+        outcome: 'malformed',
+        addresses: [],
+        ttl: undefined,
+        chain,
+        resolver: '',
+        detail: `internal error: ${(err as Error).message}`,
+      };
+    }
+  }
+
+  /** One question, all servers, all attempts. */
+  private async ask(
+    qname: string,
+    type: 'A' | 'AAAA',
+    chain: string[],
+  ): Promise<{ result: Classified; resolver: string }> {
+    const { servers, attempts, timeoutMs } = this.options;
+    let worst: { outcome: Outcome; detail: string; resolver: string } | undefined;
+    const tried = new Set<string>();
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      for (const server of servers) {
+        tried.add(server.label);
+        const query = newQuery(qname, type);
+        let exchange: Exchange = await this.limit.run(() =>
+          this.transport(server).exchange(server, query, timeoutMs),
+        );
+        if (exchange.kind === 'truncated') {
+          const retry = newQuery(qname, type);
+          exchange = await this.limit.run(() =>
+            this.tcp.exchange({ ...server, protocol: 'tcp' }, retry, timeoutMs),
+          );
+          if (exchange.kind === 'truncated')
+            exchange = { kind: 'failed', outcome: 'malformed', detail: 'truncated over TCP' };
+        }
+        let failure: { outcome: Outcome; detail: string };
+        if (exchange.kind === 'packet') {
+          const result = classify(exchange.packet, query, chain);
+          if (result.kind !== 'retry') return { result, resolver: server.label };
+          failure = { outcome: result.outcome, detail: `${result.detail} from ${server.label}` };
+        } else {
+          failure = exchange as { outcome: Outcome; detail: string };
+        }
+        if (!worst || (FAILURE_RANK[failure.outcome] ?? 0) >= (FAILURE_RANK[worst.outcome] ?? 0)) {
+          worst = { ...failure, resolver: server.label };
+        }
+      }
+    }
+    const w = worst ?? { outcome: 'timeout' as Outcome, detail: 'no resolver configured', resolver: '' };
+    const suffix =
+      attempts > 1 || tried.size > 1
+        ? ` (${attempts} attempt${attempts > 1 ? 's' : ''} on ${[...tried].join(', ')})`
+        : '';
+    return {
+      result: { kind: 'retry', outcome: w.outcome, detail: `${w.detail}${suffix}` },
+      resolver: w.resolver,
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.udp.close(), this.tcp.close(), this.doh?.close()]);
+  }
+}
+
+function min(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
+}

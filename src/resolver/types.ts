@@ -1,0 +1,29 @@
+import type { Family } from '../address.js';
+
+/** Every lookup ends in exactly one of these (PRODUCT.md section 4, issue 2). */
+export type Outcome = 'answer' | 'nxdomain' | 'nodata' | 'servfail' | 'refused' | 'timeout' | 'malformed';
+
+/** NXDOMAIN and NODATA are answers: the name's addresses then age out through retention. */
+export function isSuccess(outcome: Outcome): boolean {
+  return outcome === 'answer' || outcome === 'nxdomain' || outcome === 'nodata';
+}
+
+export interface Answer {
+  address: string;
+  ttl: number;
+}
+
+export interface LookupResult {
+  name: string;
+  family: Family;
+  outcome: Outcome;
+  addresses: Answer[];
+  /** Smallest TTL along the answer (CNAMEs included); for negative answers, the SOA minimum when given. */
+  ttl: number | undefined;
+  /** CNAME chain from the queried name to the name that held the addresses, queried name first. */
+  chain: string[];
+  /** Label of the resolver that gave the final answer (or the last one tried). */
+  resolver: string;
+  /** Human-readable detail for failures ("timeout after 2 attempts on 192.0.2.53"). */
+  detail?: string;
+}

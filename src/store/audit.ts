@@ -1,0 +1,131 @@
+import { createHash } from 'node:crypto';
+import { stableJson } from '../config/load.js';
+import type { Change } from '../planner/types.js';
+import type { Db } from './db.js';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export interface AuditEntry {
+  seq: number;
+  at: string;
+  run_id: number;
+  target: string;
+  list: string;
+  action: 'added' | 'removed';
+  address: string;
+  /** Comma-separated DNS names (or `static`). */
+  names: string;
+  reason: string;
+  detail: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+type Content = Omit<AuditEntry, 'prev_hash' | 'hash'>;
+
+/** SHA-256 over the previous entry's hash and this entry's canonical content. */
+export function entryHash(prevHash: string, content: Content): string {
+  const canonical = stableJson({
+    seq: content.seq,
+    at: content.at,
+    run_id: content.run_id,
+    target: content.target,
+    list: content.list,
+    action: content.action,
+    address: content.address,
+    names: content.names,
+    reason: content.reason,
+    detail: content.detail,
+  });
+  return createHash('sha256').update(`${prevHash}\n${canonical}`).digest('hex');
+}
+
+/**
+ * Appends changes to the audit log and keeps the `applied` table (what each target list holds)
+ * in step, in the caller's transaction.
+ */
+export function appendAudit(db: Db, runId: number, at: Date, changes: Change[]): AuditEntry[] {
+  const head = db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as
+    { seq: number; hash: string } | undefined;
+  let prev = head?.hash ?? GENESIS_HASH;
+  let seq = head?.seq ?? 0;
+  const insert = db.prepare(
+    `INSERT INTO audit (seq, at, run_id, target, list, action, address, names, reason, detail, prev_hash, hash)
+     VALUES (@seq, @at, @run_id, @target, @list, @action, @address, @names, @reason, @detail, @prev_hash, @hash)`,
+  );
+  const upsert = db.prepare(
+    `INSERT INTO applied (target, list, address, names, since) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (target, list, address) DO UPDATE SET names = excluded.names`,
+  );
+  const remove = db.prepare('DELETE FROM applied WHERE target = ? AND list = ? AND address = ?');
+  const entries: AuditEntry[] = [];
+  for (const c of changes) {
+    seq += 1;
+    const content: Content = {
+      seq,
+      at: at.toISOString(),
+      run_id: runId,
+      target: c.target,
+      list: c.list,
+      action: c.action,
+      address: c.address,
+      names: c.names.join(','),
+      reason: c.reason,
+      detail: c.detail ?? null,
+    };
+    const hash = entryHash(prev, content);
+    const entry: AuditEntry = { ...content, prev_hash: prev, hash };
+    insert.run(entry);
+    if (c.action === 'added') upsert.run(c.target, c.list, c.address, entry.names, entry.at);
+    else remove.run(c.target, c.list, c.address);
+    entries.push(entry);
+    prev = hash;
+  }
+  return entries;
+}
+
+export interface AuditVerdict {
+  ok: boolean;
+  entries: number;
+  head: string;
+  /** The first entry whose content or link does not match, with what is wrong. */
+  firstBad?: { seq: number; problem: string };
+}
+
+/** Recomputes the whole chain. Streams rows, so memory stays flat on large logs. */
+export function verifyAudit(db: Db): AuditVerdict {
+  let prev = GENESIS_HASH;
+  let expectedSeq: number | undefined;
+  let count = 0;
+  for (const row of db.prepare('SELECT * FROM audit ORDER BY seq').iterate() as Iterable<AuditEntry>) {
+    count += 1;
+    if (expectedSeq !== undefined && row.seq !== expectedSeq) {
+      return {
+        ok: false,
+        entries: count,
+        head: prev,
+        firstBad: { seq: row.seq, problem: `entry ${expectedSeq} is missing` },
+      };
+    }
+    if (row.prev_hash !== prev) {
+      return {
+        ok: false,
+        entries: count,
+        head: prev,
+        firstBad: { seq: row.seq, problem: 'does not link to the entry before it' },
+      };
+    }
+    const hash = entryHash(prev, row);
+    if (hash !== row.hash) {
+      return {
+        ok: false,
+        entries: count,
+        head: prev,
+        firstBad: { seq: row.seq, problem: 'content does not match its hash (altered)' },
+      };
+    }
+    prev = hash;
+    expectedSeq = row.seq + 1;
+  }
+  return { ok: true, entries: count, head: prev };
+}

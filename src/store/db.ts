@@ -1,0 +1,50 @@
+import { closeSync, existsSync, openSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { UserError } from '../errors.js';
+
+export type Db = Database.Database;
+
+/**
+ * Opens the SQLite database. A new file is created mode 0600 before SQLite touches it, so the
+ * WAL and shared-memory files SQLite derives from it get the same mode.
+ */
+export function openDatabase(path: string, options: { readonly?: boolean } = {}): Db {
+  if (options.readonly && !existsSync(path)) {
+    throw new UserError(`${path}: no database yet (run dnsfence sync first, or pass --db)`);
+  }
+  let db: Db;
+  try {
+    if (!options.readonly && !existsSync(path)) closeSync(openSync(path, 'wx', 0o600));
+    db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: true });
+    db.pragma('busy_timeout = 5000');
+    if (!options.readonly) {
+      db.pragma('journal_mode = WAL');
+      // FULL: a committed audit entry survives power loss, not only a crash of the process.
+      db.pragma('synchronous = FULL');
+    }
+    db.pragma('foreign_keys = ON');
+    // Touch the schema so a corrupted or foreign file is reported here, once.
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+  } catch (err) {
+    throw databaseError(path, err);
+  }
+  return db;
+}
+
+export function databaseError(path: string, err: unknown): UserError {
+  if (err instanceof UserError) return err;
+  const e = err as { code?: string; message?: string };
+  const code = e.code ?? '';
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+    return new UserError(`${path}: not a dnsfence database or corrupted (${e.message}); nothing was pushed`);
+  }
+  if (code === 'SQLITE_CANTOPEN' || code === 'EACCES' || code === 'SQLITE_READONLY' || code === 'EROFS') {
+    return new UserError(`${path}: cannot open the database for writing (${e.message ?? code})`);
+  }
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC') {
+    return new UserError(
+      `${path}: disk full while writing the database; nothing was lost, free space and rerun`,
+    );
+  }
+  return new UserError(`${path}: database error: ${e.message ?? String(err)}`);
+}

@@ -1,0 +1,125 @@
+import { closeSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { ExitCode, UserError } from '../errors.js';
+
+interface Holder {
+  pid: number;
+  host: string;
+  command: string;
+  since: string;
+  /** Process start time from /proc, so a recycled pid is not taken for the holder. */
+  start?: string;
+}
+
+export interface Lock {
+  path: string;
+  release(): void;
+}
+
+function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 22 (starttime) counts from after the ")" that closes the command name.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function isAlive(holder: Holder): boolean {
+  if (holder.host !== hostname()) return true; // cannot check another machine: assume alive
+  try {
+    process.kill(holder.pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+  }
+  const start = processStart(holder.pid);
+  return holder.start === undefined || start === undefined || start === holder.start;
+}
+
+/**
+ * One writing run per database: `<db>.lock` holds the holder's pid, host and command.
+ * A lock left by a process that no longer exists is taken over.
+ */
+export function acquireLock(dbPath: string, command: string, now = new Date()): Lock {
+  const path = `${dbPath}.lock`;
+  const me: Holder = { pid: process.pid, host: hostname(), command, since: now.toISOString() };
+  const start = processStart(process.pid);
+  if (start) me.start = start;
+  const content = `${JSON.stringify(me)}\n`;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = openSync(path, 'wx', 0o600);
+      writeSync(fd, content);
+      closeSync(fd);
+      return { path, release: () => releaseIfMine(path) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new UserError(`${path}: cannot create the lock file: ${(err as NodeJS.ErrnoException).code}`);
+      }
+    }
+    const seen = readText(path);
+    const holder = parseHolder(seen);
+    if (holder === undefined && seen !== undefined && youngerThan(path, 10_000)) {
+      // Being written by a run that has just created it.
+      throw new UserError(`${path}: another dnsfence run is taking the lock right now`, ExitCode.locked);
+    }
+    if (holder && isAlive(holder)) {
+      throw new UserError(
+        `${path}: another dnsfence run holds the lock: pid ${holder.pid} on ${holder.host} (dnsfence ${holder.command}, since ${holder.since})`,
+        ExitCode.locked,
+      );
+    }
+    // Stale (or unreadable half-written) lock: move it aside atomically so two runs that both
+    // found it stale cannot both delete a fresh lock.
+    const aside = `${path}.stale.${process.pid}`;
+    try {
+      renameSync(path, aside);
+      if (readText(aside) === seen) unlinkSync(aside);
+      else renameSync(aside, path); // a fresh lock slipped in between: put it back
+    } catch {
+      // someone else took it over first; loop and look again
+    }
+  }
+  throw new UserError(`${path}: could not take the lock`, ExitCode.locked);
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function parseHolder(text: string | undefined): Holder | undefined {
+  try {
+    const h = JSON.parse(text ?? '') as Holder;
+    return typeof h.pid === 'number' ? h : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function readHolder(path: string): Holder | undefined {
+  return parseHolder(readText(path));
+}
+
+function youngerThan(path: string, ms: number): boolean {
+  try {
+    return Date.now() - statSync(path).mtimeMs < ms;
+  } catch {
+    return false;
+  }
+}
+
+function releaseIfMine(path: string): void {
+  const holder = readHolder(path);
+  if (holder && holder.pid === process.pid && holder.host === hostname()) {
+    try {
+      unlinkSync(path);
+    } catch {
+      // already gone
+    }
+  }
+}

@@ -1,0 +1,72 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../errors.js';
+import { packageRoot } from '../paths.js';
+import type { Db } from './db.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export function loadMigrations(dir = join(packageRoot(), 'migrations')): Migration[] {
+  return readdirSync(dir)
+    .map((file) => /^(\d+)_(.+)\.sql$/.exec(file))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ version: Number(m[1]), name: m[2] as string, sql: readFileSync(join(dir, m[0]), 'utf8') }))
+    .sort((a, b) => a.version - b.version);
+}
+
+export function schemaVersion(db: Db): number {
+  const exists = db
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+    .get();
+  if (!exists) return 0;
+  const row = db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null };
+  return row.v ?? 0;
+}
+
+/** Applies every pending migration in order, each in its own transaction, and records it. */
+export function migrate(db: Db, path: string, migrations = loadMigrations(), now = new Date()): number[] {
+  const latest = migrations.at(-1)?.version ?? 0;
+  const current = schemaVersion(db);
+  if (current > latest) {
+    throw new UserError(
+      `${path}: database schema version ${current} is newer than this dnsfence knows (${latest}); upgrade dnsfence`,
+    );
+  }
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+  );
+  const applied: number[] = [];
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        m.version,
+        m.name,
+        now.toISOString(),
+      );
+    }).immediate();
+    applied.push(m.version);
+  }
+  return applied;
+}
+
+/** For read-only commands: the schema must be exactly what this code knows. */
+export function requireCurrentSchema(db: Db, path: string, migrations = loadMigrations()): void {
+  const latest = migrations.at(-1)?.version ?? 0;
+  const current = schemaVersion(db);
+  if (current > latest) {
+    throw new UserError(
+      `${path}: database schema version ${current} is newer than this dnsfence knows (${latest}); upgrade dnsfence`,
+    );
+  }
+  if (current < latest) {
+    throw new UserError(
+      `${path}: database schema version ${current} is older than ${latest}; run dnsfence db migrate`,
+    );
+  }
+}

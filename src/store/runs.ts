@@ -1,0 +1,81 @@
+import type { Db } from './db.js';
+
+export type RunOutcome = 'running' | 'ok' | 'degraded' | 'failed' | 'interrupted';
+export type PushOutcome = 'ok' | 'unchanged' | 'failed' | 'held' | 'partial';
+
+export interface RunRow {
+  id: number;
+  command: string;
+  started_at: string;
+  finished_at: string | null;
+  outcome: RunOutcome;
+  exit_code: number | null;
+  config_hash: string;
+  pid: number;
+  summary: string | null;
+}
+
+export interface PushRow {
+  run_id: number;
+  target: string;
+  at: string;
+  outcome: PushOutcome;
+  added: number;
+  removed: number;
+  detail: string | null;
+}
+
+export function beginRun(db: Db, command: string, configHash: string, at: Date): number {
+  // A run still marked running was killed: the lock says no live process holds it.
+  db.prepare("UPDATE runs SET outcome = 'interrupted' WHERE outcome = 'running'").run();
+  const info = db
+    .prepare(
+      "INSERT INTO runs (command, started_at, outcome, config_hash, pid) VALUES (?, ?, 'running', ?, ?)",
+    )
+    .run(command, at.toISOString(), configHash, process.pid);
+  return Number(info.lastInsertRowid);
+}
+
+export function finishRun(
+  db: Db,
+  id: number,
+  outcome: RunOutcome,
+  exitCode: number,
+  summary: string,
+  at: Date,
+): void {
+  db.prepare('UPDATE runs SET finished_at = ?, outcome = ?, exit_code = ?, summary = ? WHERE id = ?').run(
+    at.toISOString(),
+    outcome,
+    exitCode,
+    summary,
+    id,
+  );
+}
+
+export function recordPush(db: Db, push: PushRow): void {
+  db.prepare(
+    `INSERT OR REPLACE INTO pushes (run_id, target, at, outcome, added, removed, detail)
+     VALUES (@run_id, @target, @at, @outcome, @added, @removed, @detail)`,
+  ).run(push);
+}
+
+/** The latest push per target, and the latest successful one. */
+export function latestPushes(db: Db): { target: string; last: PushRow; lastOk: PushRow | undefined }[] {
+  const targets = db.prepare('SELECT DISTINCT target FROM pushes ORDER BY target').all() as {
+    target: string;
+  }[];
+  const last = db.prepare('SELECT * FROM pushes WHERE target = ? ORDER BY at DESC, run_id DESC LIMIT 1');
+  const lastOk = db.prepare(
+    "SELECT * FROM pushes WHERE target = ? AND outcome IN ('ok', 'unchanged') ORDER BY at DESC, run_id DESC LIMIT 1",
+  );
+  return targets.map(({ target }) => ({
+    target,
+    last: last.get(target) as PushRow,
+    lastOk: lastOk.get(target) as PushRow | undefined,
+  }));
+}
+
+export function lastRun(db: Db): RunRow | undefined {
+  return db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT 1').get() as RunRow | undefined;
+}
