@@ -1,0 +1,38 @@
+import type { Family } from '../src/address.js';
+import type { Change } from '../src/planner/types.js';
+
+/** A list as the target knows it: the configured name and the name on the firewall. */
+export interface ListRef {
+  list: string;
+  remote: string;
+}
+
+/** What one list on one target must change; `desired` is the full content for whole-object APIs. */
+export interface ListUpdate extends ListRef {
+  add: Change[];
+  remove: Change[];
+  desired: string[];
+}
+
+export interface ApplyResult {
+  /** Changes the firewall confirmed. Only these reach the audit log. */
+  applied: Change[];
+  /** Set when some or all changes were not applied. */
+  error?: string;
+}
+
+/**
+ * A firewall, reduced to what the core needs (STYLE.md): read what we own, apply changes,
+ * say what was applied. Connection handling, login, TLS and retries stay inside.
+ */
+export interface Adapter {
+  readonly target: string;
+  /** Address families this target holds. */
+  readonly families: readonly Family[];
+  /** Owned entries per list (keyed by the configured list name), normalised. Throws UserError. */
+  read(lists: ListRef[]): Promise<Map<string, Set<string>>>;
+  apply(updates: ListUpdate[]): Promise<ApplyResult>;
+  /** Read-only probe for `check`: one line on what was found. Throws UserError. */
+  check(): Promise<string>;
+  close(): Promise<void>;
+}

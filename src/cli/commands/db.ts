@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { acquireLock } from '../../store/lock.js';
+import { migrate, schemaVersion } from '../../store/migrate.js';
+import { openDatabase } from '../../store/db.js';
+import { Context, exitWith } from '../context.js';
+
+export function registerDb(program: Command): void {
+  const db = program.command('db').description('schema and housekeeping');
+  db.command('migrate')
+    .description('create the database or bring its schema up to date')
+    .action(
+      exitWith(async (_opts: unknown, cmd: Command) => {
+        const ctx = new Context(cmd);
+        const config = ctx.loadConfig();
+        const lock = acquireLock(config.database, 'db migrate', ctx.clock());
+        try {
+          const handle = openDatabase(config.database);
+          try {
+            const applied = migrate(handle, config.database);
+            const version = schemaVersion(handle);
+            if (ctx.json) ctx.printJson({ database: config.database, applied, version });
+            else
+              ctx.print(
+                applied.length > 0
+                  ? `${config.database}: applied migration(s) ${applied.join(', ')}; schema version ${version}`
+                  : `${config.database}: schema version ${version}, up to date`,
+              );
+          } finally {
+            handle.close();
+          }
+        } finally {
+          lock.release();
+        }
+      }),
+    );
+}

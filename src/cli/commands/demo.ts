@@ -1,0 +1,17 @@
+import type { Command } from 'commander';
+import { runDemo } from '../../demo/demo.js';
+import { Context, exitWith } from '../context.js';
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description(
+      'offline demonstration: an embedded DNS server, four syncs into a scratch database and file target, then the report',
+    )
+    .action(
+      exitWith(async (_opts: unknown, cmd: Command) => {
+        const ctx = new Context(cmd);
+        return runDemo((s) => ctx.print(s), ctx.log);
+      }),
+    );
+}

@@ -1,0 +1,108 @@
+import type { Command } from 'commander';
+import { sortAddresses } from '../../address.js';
+import { ExitCode } from '../../errors.js';
+import { appliedCount } from '../../store/applied.js';
+import { allLookups } from '../../store/observations.js';
+import { lastRun, latestPushes } from '../../store/runs.js';
+import { computeDesired } from '../../sync/desired-from-store.js';
+import { Context, exitWith } from '../context.js';
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description(
+      'per list: names, addresses, last lookups, failing names; per target: last push and its result',
+    )
+    .action(
+      exitWith(async (_opts: unknown, cmd: Command) => {
+        const ctx = new Context(cmd);
+        const config = ctx.loadConfig();
+        const db = ctx.openReadonly();
+        try {
+          const now = ctx.clock().getTime();
+          const lookups = new Map(allLookups(db).map((l) => [`${l.name}|${l.family}`, l]));
+          const counts = appliedCount(db);
+          const lists = [...config.lists.values()].map((list) => {
+            const desired = computeDesired(db, config, list, now);
+            return {
+              list: list.name,
+              addresses: sortAddresses(desired.entries.keys()),
+              names: list.names.map((name) => ({
+                name,
+                lookups: list.families.map((family) => {
+                  const l = lookups.get(`${name}|${family}`);
+                  return {
+                    family,
+                    outcome: l?.outcome ?? 'never looked up',
+                    last_success: l?.last_success ?? null,
+                    failing_since: l?.failing_since ?? null,
+                    detail: l?.detail ?? null,
+                  };
+                }),
+              })),
+              failing: list.names.filter((n) =>
+                list.families.some((f) => lookups.get(`${n}|${f}`)?.failing_since),
+              ),
+            };
+          });
+          const pushes = latestPushes(db);
+          const targets = [...config.targets.values()].map((t) => {
+            const p = pushes.find((x) => x.target === t.name);
+            return {
+              target: t.name,
+              type: t.type,
+              last_push: p?.last ?? null,
+              last_success: p?.lastOk?.at ?? null,
+              entries: Object.fromEntries(
+                counts.filter((c) => c.target === t.name).map((c) => [c.list, c.count]),
+              ),
+            };
+          });
+          const run = lastRun(db);
+          if (ctx.json) {
+            ctx.printJson({ database: config.database, last_run: run ?? null, lists, targets });
+          } else {
+            const out: string[] = [];
+            out.push(
+              run
+                ? `last run #${run.id} ${run.command} ${run.started_at}: ${run.outcome}${run.summary ? ` (${run.summary})` : ''}`
+                : 'no run yet',
+            );
+            out.push('', 'lists');
+            for (const l of lists) {
+              out.push(
+                `  ${l.list}: ${l.addresses.length} address(es)${l.failing.length ? `, FAILING: ${l.failing.join(', ')}` : ''}`,
+              );
+              for (const n of l.names) {
+                const parts = n.lookups.map(
+                  (x) =>
+                    `${x.family === 'ipv4' ? 'A' : 'AAAA'} ${x.outcome}${x.failing_since ? ` since ${x.failing_since}` : ''}`,
+                );
+                const last = n.lookups
+                  .map((x) => x.last_success)
+                  .filter(Boolean)
+                  .sort()
+                  .at(-1);
+                out.push(`    ${n.name}  ${parts.join(', ')}${last ? `  (last answer ${last})` : ''}`);
+              }
+              if (l.addresses.length) out.push(`    addresses: ${l.addresses.join(' ')}`);
+            }
+            out.push('', 'targets');
+            for (const t of targets) {
+              const p = t.last_push;
+              out.push(
+                `  ${t.target} (${t.type}): ${p ? `last push ${p.at} ${p.outcome} (+${p.added} -${p.removed})${p.detail ? `: ${p.detail}` : ''}` : 'never pushed'}` +
+                  `${t.last_success && p && t.last_success !== p.at ? `; last success ${t.last_success}` : ''}`,
+              );
+              for (const [list, count] of Object.entries(t.entries))
+                out.push(`    ${list}: ${count} entr${count === 1 ? 'y' : 'ies'}`);
+            }
+            ctx.print(out.join('\n'));
+          }
+          return ExitCode.ok;
+        } finally {
+          db.close();
+        }
+      }),
+    );
+}

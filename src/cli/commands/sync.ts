@@ -1,0 +1,81 @@
+import type { Command } from 'commander';
+import { ExitCode } from '../../errors.js';
+import { acquireLock } from '../../store/lock.js';
+import { runSync } from '../../sync/engine.js';
+import { Context, exitWith } from '../context.js';
+import { formatSync, syncJson } from '../format.js';
+
+const collect = (value: string, previous: string[] = []) => [
+  ...previous,
+  ...value.split(',').filter(Boolean),
+];
+
+export function registerSync(program: Command): void {
+  program
+    .command('plan')
+    .description(
+      'resolve and show per target and list what sync would add or remove, and why; writes nothing',
+    )
+    .option('--target <name>', 'only this target (repeatable)', collect)
+    .option('--list <name>', 'only this list (repeatable)', collect)
+    .action(
+      exitWith(async (opts: { target?: string[]; list?: string[] }, cmd: Command) =>
+        run(cmd, { ...opts, dryRun: true, force: false }, 'plan'),
+      ),
+    );
+
+  program
+    .command('sync')
+    .description('resolve, record, diff, push and audit: the cron/systemd entry point')
+    .option('--dry-run', 'stop before writing to any firewall or recording anything')
+    .option('--target <name>', 'only this target (repeatable)', collect)
+    .option('--list <name>', 'only this list (repeatable)', collect)
+    .option('--force', 'apply removals that exceed safety.max_remove (recorded as reason forced)')
+    .action(
+      exitWith(
+        async (
+          opts: { dryRun?: boolean; force?: boolean; target?: string[]; list?: string[] },
+          cmd: Command,
+        ) => run(cmd, { ...opts, dryRun: opts.dryRun ?? false, force: opts.force ?? false }, 'sync'),
+      ),
+    );
+}
+
+async function run(
+  cmd: Command,
+  opts: { dryRun: boolean; force: boolean; target?: string[]; list?: string[] },
+  command: string,
+): Promise<ExitCode> {
+  const ctx = new Context(cmd);
+  const config = ctx.loadConfig();
+  // plan and --dry-run write nothing, so they need no lock and never wait for a running sync.
+  const lock = opts.dryRun ? undefined : acquireLock(config.database, command, ctx.clock());
+  const release = () => lock?.release();
+  // A SIGTERM/SIGINT mid-sync still releases the lock; the run stays "running" and is marked interrupted next time.
+  const onSignal = (signal: NodeJS.Signals) => {
+    release();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  const db = ctx.openWritable();
+  try {
+    const result = await runSync(config, db, {
+      command,
+      dryRun: opts.dryRun,
+      force: opts.force,
+      ...(opts.target ? { targets: opts.target } : {}),
+      ...(opts.list ? { lists: opts.list } : {}),
+      clock: ctx.clock,
+      log: ctx.log,
+    });
+    if (ctx.json) ctx.printJson(syncJson(result));
+    else ctx.print(formatSync(result, ctx.options.verbose === true));
+    return result.exitCode;
+  } finally {
+    db.close();
+    release();
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}

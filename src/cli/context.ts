@@ -1,0 +1,87 @@
+import type { Command } from 'commander';
+import { defaultConfigPath, loadConfigFile } from '../config/load.js';
+import type { Config } from '../config/types.js';
+import { stderrLogger, type Logger } from '../log.js';
+import { openDatabase, type Db } from '../store/db.js';
+import { migrate, requireCurrentSchema } from '../store/migrate.js';
+import { systemClock, type Clock } from '../time.js';
+
+export interface GlobalOptions {
+  config?: string;
+  db?: string;
+  json?: boolean;
+  verbose?: boolean;
+  quiet?: boolean;
+  color?: boolean;
+}
+
+/** What every command gets: options, a logger on stderr, stdout for results, and the clock. */
+export class Context {
+  readonly options: GlobalOptions;
+  readonly log: Logger;
+  readonly clock: Clock = systemClock;
+  private config: Config | undefined;
+
+  constructor(command: Command) {
+    this.options = command.optsWithGlobals() as GlobalOptions;
+    this.log = stderrLogger(this.options.verbose ? 'debug' : this.options.quiet ? 'warn' : 'info', false);
+  }
+
+  get json(): boolean {
+    return this.options.json === true;
+  }
+
+  get configPath(): string {
+    return this.options.config ?? defaultConfigPath();
+  }
+
+  loadConfig(): Config {
+    if (!this.config) {
+      this.config = loadConfigFile(this.configPath);
+      if (this.options.db) this.config.database = this.options.db;
+      for (const w of this.config.warnings) this.log.warn(w);
+    }
+    return this.config;
+  }
+
+  /** The database for a writing command: created 0600 when new, migrated to the current schema. */
+  openWritable(): Db {
+    const config = this.loadConfig();
+    const db = openDatabase(config.database);
+    migrate(db, config.database);
+    return db;
+  }
+
+  /** Read-only commands never wait for the lock and never change the file. */
+  openReadonly(): Db {
+    const config = this.loadConfig();
+    const db = openDatabase(config.database, { readonly: true });
+    requireCurrentSchema(db, config.database);
+    return db;
+  }
+
+  print(text: string): void {
+    process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
+  }
+
+  printJson(value: unknown): void {
+    process.stdout.write(`${JSON.stringify(value, jsonReplacer, 2)}\n`);
+  }
+}
+
+/** Maps and Sets become objects and arrays in --json output. */
+export function jsonReplacer(_key: string, value: unknown): unknown {
+  if (value instanceof Map) return Object.fromEntries(value);
+  if (value instanceof Set) return [...value];
+  return value;
+}
+
+/** Commander actions return nothing: this turns a command's exit code into the process's. */
+export function exitWith<A extends unknown[]>(
+  fn: (...args: A) => Promise<number | void>,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    const code = await fn(...args);
+    process.exitCode = code ?? 0;
+  };
+}

@@ -1,0 +1,80 @@
+import { Command, CommanderError } from 'commander';
+import { ExitCode, UserError } from '../errors.js';
+import { registerAudit } from './commands/audit.js';
+import { registerCheck } from './commands/check.js';
+import { registerDb } from './commands/db.js';
+import { registerDemo } from './commands/demo.js';
+import { registerInit } from './commands/init.js';
+import { registerProfile } from './commands/profile.js';
+import { registerReport } from './commands/report.js';
+import { registerResolve } from './commands/resolve.js';
+import { registerStatus } from './commands/status.js';
+import { registerSync } from './commands/sync.js';
+import { packageRoot } from '../paths.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export function buildProgram(): Command {
+  const version = (
+    JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }
+  ).version;
+  const program = new Command('dnsfence')
+    .description('keeps firewall address lists in step with DNS, with an auditable change log')
+    .version(version)
+    .option(
+      '-c, --config <file>',
+      'configuration file (default: $DNSFENCE_CONFIG, ./dnsfence.yaml, /etc/dnsfence/dnsfence.yaml)',
+    )
+    .option('--db <file>', 'SQLite database (overrides database in the configuration)')
+    .option('--json', 'machine-readable output on stdout, one JSON document')
+    .option('-v, --verbose', 'more detail on stderr, stack traces for internal errors')
+    .option('-q, --quiet', 'only warnings and errors on stderr')
+    .option('--no-color', 'no colours (dnsfence prints none unless on a terminal)')
+    .showHelpAfterError('(dnsfence --help lists the commands)')
+    .exitOverride();
+  registerInit(program);
+  registerCheck(program);
+  registerResolve(program);
+  registerSync(program);
+  registerStatus(program);
+  registerReport(program);
+  registerAudit(program);
+  registerDb(program);
+  registerProfile(program);
+  registerDemo(program);
+  program.commands.forEach(function override(c: Command) {
+    c.exitOverride();
+    c.commands.forEach(override);
+  });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  const verbose = argv.includes('-v') || argv.includes('--verbose');
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    process.exitCode = exitCodeFor(err, verbose);
+  }
+}
+
+function exitCodeFor(err: unknown, verbose: boolean): number {
+  if (err instanceof CommanderError) {
+    // Commander has already printed its message (usage errors) or the help/version text.
+    return err.code === 'commander.helpDisplayed' ||
+      err.code === 'commander.version' ||
+      err.code === 'commander.help'
+      ? ExitCode.ok
+      : ExitCode.usage;
+  }
+  if (err instanceof UserError) {
+    process.stderr.write(`dnsfence: ${err.message}\n`);
+    return err.exitCode;
+  }
+  const e = err as Error;
+  process.stderr.write(`dnsfence: internal error: ${e?.message ?? String(err)}\n`);
+  if (verbose && e?.stack) process.stderr.write(`${e.stack}\n`);
+  else process.stderr.write('dnsfence: run again with --verbose for details\n');
+  return ExitCode.failed;
+}

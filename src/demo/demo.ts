@@ -1,0 +1,124 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../config/load.js';
+import type { Logger } from '../log.js';
+import { buildReport } from '../report/model.js';
+import { renderReport } from '../report/render.js';
+import { openDatabase } from '../store/db.js';
+import { migrate } from '../store/migrate.js';
+import { runSync, type SyncResult } from '../sync/engine.js';
+import { ZoneServer } from './dns-server.js';
+import { changeLine } from '../cli/format.js';
+
+const HOUR = 3_600_000;
+
+interface Round {
+  title: string;
+  /** Simulated time of the round, relative to the first. */
+  offset: number;
+  change(zone: ZoneServer): void;
+}
+
+/** The Intra2net names answering from documentation ranges, changing as the vendor warns they may. */
+function initialZone(zone: ZoneServer): void {
+  zone.set('update.intra2net.com', { a: ['192.0.2.10'], aaaa: ['2001:db8:10::10'], ttl: 300 });
+  zone.set('avupdate.intra2net.com', { cname: 'cdn.avupdate.intra2net.com', ttl: 300 });
+  zone.set('cdn.avupdate.intra2net.com', { a: ['198.51.100.20', '198.51.100.21'], ttl: 60 });
+  zone.set('avfpc.intra2net.com', { a: ['192.0.2.30'], ttl: 300 });
+  zone.set('a.avcloud.intra2net.com', { a: ['203.0.113.40'], ttl: 300 });
+  zone.set('support.intra2net.com', { a: ['192.0.2.50'], ttl: 3600 });
+  zone.set('0.intra2net.pool.ntp.org', { a: ['203.0.113.1', '203.0.113.2'], ttl: 150 });
+  zone.set('1.intra2net.pool.ntp.org', { a: ['203.0.113.3', '203.0.113.4'], ttl: 150 });
+  zone.set('2.intra2net.pool.ntp.org', { a: ['203.0.113.5'], aaaa: ['2001:db8:123::5'], ttl: 150 });
+  zone.set('3.intra2net.pool.ntp.org', { a: ['203.0.113.7', '203.0.113.8'], ttl: 150 });
+}
+
+const ROUNDS: Round[] = [
+  { title: 'first sync: every list is filled', offset: 0, change: initialZone },
+  {
+    title: 'one hour later: update.intra2net.com moves, the NTP pool rotates',
+    offset: 1 * HOUR,
+    change: (z) => {
+      z.set('update.intra2net.com', { a: ['192.0.2.11'], aaaa: ['2001:db8:10::10'], ttl: 300 });
+      z.set('0.intra2net.pool.ntp.org', { a: ['203.0.113.9', '203.0.113.2'], ttl: 150 });
+    },
+  },
+  {
+    title: 'two hours later: the resolver fails for support.intra2net.com (SERVFAIL); nothing is removed',
+    offset: 2 * HOUR,
+    change: (z) => z.set('support.intra2net.com', { behaviour: 'servfail' }),
+  },
+  {
+    title: 'a day later: the old update address has aged out of the 24h retention',
+    offset: 26 * HOUR,
+    change: (z) => z.set('support.intra2net.com', { a: ['192.0.2.50'], ttl: 3600 }),
+  },
+];
+
+/**
+ * Offline demonstration: an embedded DNS server on 127.0.0.1 plays the Intra2net names, four
+ * syncs run on a simulated clock into a scratch database and a file target, then the report.
+ */
+export async function runDemo(print: (s: string) => void, log: Logger): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'dnsfence-demo-'));
+  const zone = new ZoneServer();
+  const port = await zone.start();
+  initialZone(zone);
+  const configPath = join(dir, 'dnsfence.yaml');
+  writeFileSync(
+    configPath,
+    `# written by dnsfence demo
+database: demo.db
+resolvers: ["127.0.0.1:${port}"]
+resolve: { timeout: 1s, attempts: 2 }
+profiles: [intra2net]
+lists:
+  i2n_avcloud:
+    names: [a.avcloud.intra2net.com]
+targets:
+  export:
+    type: file
+    dir: lists
+`,
+  );
+  const config = parseConfig(readFileSync(configPath, 'utf8'), configPath);
+  const db = openDatabase(config.database);
+  migrate(db, config.database);
+  // The simulated clock ends at the real now, so the report's default period covers every round.
+  const last = ROUNDS.at(-1)!.offset;
+  const base = Date.now() - last;
+  let results: SyncResult[] = [];
+  try {
+    print(`dnsfence demo: DNS server on 127.0.0.1:${port}, scratch folder ${dir}\n`);
+    for (const [i, round] of ROUNDS.entries()) {
+      round.change(zone);
+      const at = base + round.offset;
+      const result = await runSync(config, db, {
+        command: 'demo',
+        dryRun: false,
+        force: false,
+        clock: () => new Date(at),
+        log,
+      });
+      results = [...results, result];
+      print(`\nround ${i + 1} (${new Date(at).toISOString()}): ${round.title}`);
+      const changes = result.targets.flatMap((t) => t.changes);
+      for (const c of changes) print(`  ${changeLine(c)}`);
+      if (changes.length === 0) print('  no change');
+      print(
+        `  exit code would be ${result.exitCode}${result.exitCode === 3 ? ' (degraded: a name failed, its addresses were kept)' : ''}`,
+      );
+    }
+    const now = new Date();
+    const model = buildReport(db, new Date(base - 1000), now, {}, now);
+    print('\n' + renderReport(model, 'text'));
+    print(`The list files are in ${join(dir, 'lists')}; for example i2n_https.txt:\n`);
+    print(readFileSync(join(dir, 'lists', 'i2n_https.txt'), 'utf8'));
+    print(`Try: npx dnsfence -c ${configPath} status   (or report --format csv, audit verify)`);
+    return 0;
+  } finally {
+    db.close();
+    await zone.stop();
+  }
+}

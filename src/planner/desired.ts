@@ -1,0 +1,144 @@
+import { judgeAnswer, parseAddress } from '../address.js';
+import ipaddr from 'ipaddr.js';
+import type { ListConfig } from '../config/types.js';
+import type { DesiredEntry, DesiredList, ExcludedEntry, NameStatus, Sighting } from './types.js';
+import { formatDuration } from '../time.js';
+
+export interface DesiredInput {
+  list: ListConfig;
+  /** Presence of the list's names (merged per name and address). */
+  sightings: Sighting[];
+  statuses: NameStatus[];
+  staleLimitMs: number;
+  now: number;
+}
+
+/**
+ * The set a list must hold (PRODUCT.md section 4): static entries, plus every address one of
+ * its names returned within retention, plus — while a name's lookups fail — the addresses of
+ * its last good answer for at most stale_limit. Per name at most max_addresses_per_name
+ * addresses, the least recently seen evicted first. An address produced by several names
+ * stays while any of them produces it.
+ */
+export function desiredList(input: DesiredInput): DesiredList {
+  const { list, now } = input;
+  const entries = new Map<string, DesiredEntry>();
+  const excluded = new Map<string, ExcludedEntry>();
+  const rejected: string[] = [];
+  const staleNames = new Set<string>();
+  const families = new Set(list.families);
+  const configured = new Set(list.names);
+  const status = new Map(input.statuses.map((s) => [`${s.name}|${s.family}`, s]));
+
+  for (const s of list.static) {
+    if (!families.has(s.family)) continue;
+    entries.set(s.text, { address: s.text, family: s.family, names: ['static'], source: 'static' });
+  }
+
+  const byName = new Map<string, Sighting[]>();
+  for (const s of input.sightings) {
+    if (!configured.has(s.name) || !families.has(s.family)) continue;
+    byName.set(s.name, [...(byName.get(s.name) ?? []), s]);
+  }
+
+  const exclude = (s: Sighting, reason: ExcludedEntry['reason'], detail: string) => {
+    const prior = excluded.get(s.address);
+    const names = prior ? [...new Set([...prior.names, s.name])].sort() : [s.name];
+    // When several names disagree, the least drastic reason wins for the record: expired < evicted < config.
+    const rank = { expired: 0, evicted: 1, config: 2 };
+    const keep =
+      prior && rank[prior.reason] <= rank[reason]
+        ? prior
+        : { address: s.address, family: s.family, names, reason, detail };
+    excluded.set(s.address, { ...keep, names });
+  };
+
+  for (const [name, sightings] of byName) {
+    const kept: { s: Sighting; stale: boolean }[] = [];
+    for (const s of sightings) {
+      const verdict = judgeAnswer(s.address, list.allowPrivate);
+      if (!verdict.accepted) {
+        rejected.push(`${name}: ${s.address} (${verdict.range})`);
+        exclude(s, 'config', `answer hygiene: ${verdict.range} address`);
+        continue;
+      }
+      if (now - s.lastSeen <= list.retentionMs) {
+        kept.push({ s, stale: false });
+        continue;
+      }
+      const st = status.get(`${name}|${s.family}`);
+      const inLastGoodAnswer = st?.lastSuccess !== undefined && s.lastSeen === st.lastSuccess;
+      if (st?.failing && inLastGoodAnswer && now - (st.lastSuccess as number) <= input.staleLimitMs) {
+        kept.push({ s, stale: true });
+        staleNames.add(name);
+        continue;
+      }
+      exclude(
+        s,
+        'expired',
+        `last seen ${new Date(s.lastSeen).toISOString()}, retention ${formatDuration(list.retentionMs)}`,
+      );
+    }
+    kept.sort(
+      (a, b) =>
+        b.s.lastSeen - a.s.lastSeen ||
+        b.s.firstSeen - a.s.firstSeen ||
+        a.s.address.localeCompare(b.s.address),
+    );
+    kept.forEach(({ s, stale }, i) => {
+      if (i >= list.maxAddressesPerName) {
+        exclude(s, 'evicted', `over max_addresses_per_name ${list.maxAddressesPerName} for ${name}`);
+        return;
+      }
+      const prior = entries.get(s.address);
+      if (prior) {
+        if (!prior.names.includes(name)) prior.names = [...prior.names, name].sort();
+        if (prior.source === 'stale' && !stale) prior.source = 'dns';
+      } else {
+        entries.set(s.address, {
+          address: s.address,
+          family: s.family,
+          names: [name],
+          source: stale ? 'stale' : 'dns',
+        });
+      }
+    });
+  }
+  for (const address of entries.keys()) excluded.delete(address);
+  dropCovered(entries, excluded);
+  return { list: list.name, entries, excluded, staleNames: [...staleNames].sort(), rejected };
+}
+
+/**
+ * An entry inside a prefix the list already holds is redundant, and interval sets (nftables)
+ * refuse overlapping elements: keep the prefix only.
+ */
+function dropCovered(entries: Map<string, DesiredEntry>, excluded: Map<string, ExcludedEntry>): void {
+  const prefixes = [...entries.values()]
+    .map((e) => ({ e, a: parseAddress(e.address) }))
+    .filter((p) => p.a && p.a.prefix < (p.a.family === 'ipv4' ? 32 : 128))
+    .map((p) => ({ text: p.e.address, cidr: ipaddr.parseCIDR(p.e.address) }));
+  if (prefixes.length === 0) return;
+  for (const entry of [...entries.values()]) {
+    const [addr, len] = entry.address.includes('/')
+      ? ipaddr.parseCIDR(entry.address)
+      : [ipaddr.parse(entry.address), 999];
+    const cover = prefixes.find(
+      (p) =>
+        p.text !== entry.address &&
+        p.cidr[0].kind() === addr.kind() &&
+        p.cidr[1] <= len &&
+        addr.match(p.cidr),
+    );
+    if (cover) {
+      entries.delete(entry.address);
+      excluded.set(entry.address, {
+        address: entry.address,
+        family: entry.family,
+        names: entry.names,
+        reason: 'config',
+        detail: `covered by ${cover.text} in the same list`,
+      });
+    }
+  }
+}

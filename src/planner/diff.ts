@@ -1,0 +1,142 @@
+import { compareAddresses, type Family } from '../address.js';
+import type { Change, DesiredList } from './types.js';
+
+export interface Applied {
+  names: string[];
+}
+
+export interface ListDiff {
+  target: string;
+  list: string;
+  /** Entries to write to the firewall. */
+  add: Change[];
+  remove: Change[];
+  /**
+   * Entries whose presence changed outside dnsfence and needs only recording: found on the
+   * target although the audit log did not know them, or gone from it while the log had them.
+   */
+  record: Change[];
+  /** The full content the list must hold on this target (for whole-object targets). */
+  desired: string[];
+  /** Owned entries on the target before the change. */
+  ownedBefore: number;
+}
+
+export interface DiffInput {
+  target: string;
+  desired: DesiredList;
+  /** Owned entries the target holds now (normalised). */
+  actual: ReadonlySet<string>;
+  /** What the audit log says the target list holds. */
+  applied: ReadonlyMap<string, Applied>;
+  /** Families the target can hold. */
+  families: readonly Family[];
+  familyOf: (address: string) => Family;
+}
+
+/** Reconcile, not replay: compares the desired set with what the target really holds. */
+export function diffList(input: DiffInput): ListDiff {
+  const { target, desired, actual, applied } = input;
+  const list = desired.list;
+  const families = new Set(input.families);
+  const want = [...desired.entries.values()].filter((e) => families.has(e.family));
+  const wanted = new Set(want.map((e) => e.address));
+  const add: Change[] = [];
+  const remove: Change[] = [];
+  const record: Change[] = [];
+
+  for (const e of want) {
+    const onTarget = actual.has(e.address);
+    const known = applied.has(e.address);
+    if (onTarget && known) continue;
+    if (onTarget) {
+      record.push({
+        target,
+        list,
+        action: 'added',
+        address: e.address,
+        names: e.names,
+        reason: 'drift',
+        detail: 'found on the target; not in the audit log',
+      });
+      continue;
+    }
+    const reason = known ? 'drift' : e.source === 'static' ? 'static' : 'dns';
+    const detail = known
+      ? 'missing on the target; restored'
+      : e.source === 'stale'
+        ? 'kept from the last good answer'
+        : undefined;
+    add.push({
+      target,
+      list,
+      action: 'added',
+      address: e.address,
+      names: e.names,
+      reason,
+      ...(detail ? { detail } : {}),
+    });
+  }
+
+  for (const address of actual) {
+    if (wanted.has(address)) continue;
+    if (!families.has(input.familyOf(address))) continue;
+    const why = desired.excluded.get(address);
+    const known = applied.get(address);
+    if (!known) {
+      remove.push({
+        target,
+        list,
+        action: 'removed',
+        address,
+        names: why?.names ?? [],
+        reason: 'drift',
+        detail: 'on the target, not placed by dnsfence',
+      });
+    } else if (why) {
+      remove.push({
+        target,
+        list,
+        action: 'removed',
+        address,
+        names: why.names,
+        reason: why.reason,
+        detail: why.detail,
+      });
+    } else {
+      remove.push({
+        target,
+        list,
+        action: 'removed',
+        address,
+        names: known.names,
+        reason: 'config',
+        detail: 'no longer produced by any configured name or static entry',
+      });
+    }
+  }
+
+  for (const [address, known] of applied) {
+    if (actual.has(address) || wanted.has(address)) continue;
+    record.push({
+      target,
+      list,
+      action: 'removed',
+      address,
+      names: known.names,
+      reason: 'drift',
+      detail: 'removed on the target outside dnsfence',
+    });
+  }
+
+  const byAddress = (a: Change, b: Change) => compareAddresses(a.address, b.address);
+  return {
+    target,
+    list,
+    add: add.sort(byAddress),
+    remove: remove.sort(byAddress),
+    record: record.sort(byAddress),
+    desired: want.map((e) => e.address),
+    ownedBefore: actual.size,
+  };
+}

@@ -1,0 +1,245 @@
+import { createAdapter, type Adapter, type ListUpdate } from '../../adapters/index.js';
+import { familyOf } from '../address.js';
+import type { Config, ListConfig, TargetConfig } from '../config/types.js';
+import { ConfigError, errorMessage, ExitCode } from '../errors.js';
+import type { Logger } from '../log.js';
+import { diffList, type ListDiff } from '../planner/diff.js';
+import { applySafety } from '../planner/safety.js';
+import type { Change, DesiredList } from '../planner/types.js';
+import { isSuccess, type LookupResult } from '../resolver/types.js';
+import { loadApplied } from '../store/applied.js';
+import { appendAudit } from '../store/audit.js';
+import type { Db } from '../store/db.js';
+import { recordLookup } from '../store/observations.js';
+import { computeDesired } from './desired-from-store.js';
+import { beginRun, finishRun, recordPush, type PushOutcome, type RunOutcome } from '../store/runs.js';
+import type { Clock } from '../time.js';
+import { resolveAll } from './resolve-all.js';
+
+export interface SyncOptions {
+  command: string;
+  dryRun: boolean;
+  force: boolean;
+  targets?: string[];
+  lists?: string[];
+  clock: Clock;
+  log: Logger;
+  /** For tests and the demo: answers instead of live lookups. */
+  lookups?: LookupResult[];
+}
+
+export interface TargetResult {
+  target: string;
+  outcome: PushOutcome | 'dry-run';
+  /** Changes written (or, in a dry run, that would be written). */
+  changes: Change[];
+  /** Changes that happened outside dnsfence and were only recorded. */
+  recorded: Change[];
+  held: Change[];
+  messages: string[];
+  error?: string;
+}
+
+export interface SyncResult {
+  runId: number | undefined;
+  startedAt: string;
+  finishedAt: string;
+  dryRun: boolean;
+  lookups: LookupResult[];
+  lists: DesiredList[];
+  targets: TargetResult[];
+  exitCode: ExitCode;
+}
+
+function scope<T extends { name: string }>(
+  all: Map<string, T>,
+  wanted: string[] | undefined,
+  key: string,
+  file: string,
+): T[] {
+  if (!wanted || wanted.length === 0) return [...all.values()];
+  return wanted.map((name) => {
+    const item = all.get(name);
+    if (!item)
+      throw new ConfigError(
+        `${file}: --${key} ${name}: no such ${key} (have: ${[...all.keys()].join(', ') || 'none'})`,
+      );
+    return item;
+  });
+}
+
+/**
+ * One pass of the loop: resolve, record, compute desired sets, diff against every target,
+ * apply (unless dry run) and audit. `plan`, `sync --dry-run` and `sync` are this one path.
+ */
+export async function runSync(config: Config, db: Db, options: SyncOptions): Promise<SyncResult> {
+  const { log, clock } = options;
+  const lists = scope(config.lists, options.lists, 'list', config.file);
+  const targets = scope(config.targets, options.targets, 'target', config.file);
+  // Build every adapter first: an unusable target type is a configuration error (exit 2), found before any work.
+  const adapters = new Map(targets.map((t) => [t.name, createAdapter(t, config.file)]));
+  const start = clock();
+  const runId = options.dryRun ? undefined : beginRun(db, options.command, config.hash, start);
+
+  const lookups = options.lookups ?? (await resolveAll(config, lists));
+  const now = clock();
+  for (const l of lookups) {
+    if (!isSuccess(l.outcome))
+      log.warn(
+        `${l.name} ${l.family === 'ipv4' ? 'A' : 'AAAA'}: ${l.outcome}${l.detail ? ` (${l.detail})` : ''}`,
+      );
+  }
+
+  // Observations are recorded, and the desired sets computed, in one transaction; a dry run rolls it back.
+  const desired = new Map<string, DesiredList>();
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    for (const l of lookups) recordLookup(db, l, now);
+    for (const list of lists) desired.set(list.name, computeDesired(db, config, list, now.getTime()));
+    db.exec(options.dryRun ? 'ROLLBACK' : 'COMMIT');
+  } catch (err) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw err;
+  }
+  for (const d of desired.values()) {
+    for (const r of d.rejected)
+      log.warn(`${d.list}: dropped answer ${r} (set allow_private for internal names)`);
+    for (const n of d.staleNames)
+      log.warn(`${d.list}: ${n} is failing; its last good addresses are kept (stale_limit)`);
+  }
+
+  const results = await Promise.all(
+    targets.map((t) =>
+      syncTarget(config, db, t, adapters.get(t.name) as Adapter, lists, desired, runId, options).catch(
+        (err): TargetResult => {
+          const message = errorMessage(err);
+          return {
+            target: t.name,
+            outcome: 'failed',
+            changes: [],
+            recorded: [],
+            held: [],
+            messages: [],
+            error: message,
+          };
+        },
+      ),
+    ),
+  );
+
+  for (const r of results) {
+    if (r.error) log.error(`target ${r.target}: ${r.error.replace(new RegExp(`^target ${r.target}: `), '')}`);
+    for (const m of r.messages) log.warn(m);
+    if (runId !== undefined) {
+      recordPush(db, {
+        run_id: runId,
+        target: r.target,
+        at: clock().toISOString(),
+        outcome: r.outcome === 'dry-run' ? 'unchanged' : r.outcome,
+        added: r.changes.filter((c) => c.action === 'added').length,
+        removed: r.changes.filter((c) => c.action === 'removed').length,
+        detail: r.error ?? (r.messages.join('; ') || null),
+      });
+    }
+  }
+
+  const failedTargets = results.filter((r) => r.outcome === 'failed' || r.outcome === 'partial');
+  const degraded = lookups.some((l) => !isSuccess(l.outcome)) || results.some((r) => r.held.length > 0);
+  const exitCode = failedTargets.length > 0 ? ExitCode.failed : degraded ? ExitCode.degraded : ExitCode.ok;
+  const finished = clock();
+  if (runId !== undefined) {
+    const outcome: RunOutcome =
+      exitCode === ExitCode.failed ? 'failed' : exitCode === ExitCode.degraded ? 'degraded' : 'ok';
+    const changed = results.reduce((n, r) => n + r.changes.length, 0);
+    const failing = lookups.filter((l) => !isSuccess(l.outcome)).length;
+    finishRun(
+      db,
+      runId,
+      outcome,
+      exitCode,
+      `${changed} change(s), ${failing} failed lookup(s), ${failedTargets.length} failed target(s)`,
+      finished,
+    );
+  }
+  return {
+    runId,
+    startedAt: start.toISOString(),
+    finishedAt: finished.toISOString(),
+    dryRun: options.dryRun,
+    lookups,
+    lists: [...desired.values()],
+    targets: results,
+    exitCode,
+  };
+}
+
+async function syncTarget(
+  config: Config,
+  db: Db,
+  target: TargetConfig,
+  adapter: Adapter,
+  lists: ListConfig[],
+  desired: Map<string, DesiredList>,
+  runId: number | undefined,
+  options: SyncOptions,
+): Promise<TargetResult> {
+  const refs = lists
+    .filter((l) => target.lists.has(l.name))
+    .map((l) => ({ list: l.name, remote: target.lists.get(l.name) as string }));
+  const result: TargetResult = {
+    target: target.name,
+    outcome: 'unchanged',
+    changes: [],
+    recorded: [],
+    held: [],
+    messages: [],
+  };
+  if (refs.length === 0) return result;
+  try {
+    const actual = await adapter.read(refs);
+    const diffs: ListDiff[] = [];
+    for (const ref of refs) {
+      const diff = diffList({
+        target: target.name,
+        desired: desired.get(ref.list) as DesiredList,
+        actual: actual.get(ref.list) ?? new Set(),
+        applied: loadApplied(db, target.name, ref.list),
+        families: adapter.families,
+        familyOf,
+      });
+      const verdict = applySafety(diff, config.safety.maxRemove, options.force);
+      if (verdict.message) result.messages.push(verdict.message);
+      result.held.push(...verdict.held);
+      diffs.push(verdict.diff);
+    }
+    result.recorded = diffs.flatMap((d) => d.record);
+    const updates: ListUpdate[] = diffs
+      .filter((d) => d.add.length > 0 || d.remove.length > 0)
+      .map((d) => ({
+        list: d.list,
+        remote: target.lists.get(d.list) as string,
+        add: d.add,
+        remove: d.remove,
+        desired: d.desired,
+      }));
+    const planned = updates.flatMap((u) => [...u.add, ...u.remove]);
+    if (options.dryRun || runId === undefined) {
+      return { ...result, outcome: 'dry-run', changes: planned };
+    }
+    if (result.recorded.length > 0)
+      db.transaction(() => appendAudit(db, runId, options.clock(), result.recorded))();
+    if (updates.length === 0) return { ...result, outcome: result.held.length > 0 ? 'held' : 'unchanged' };
+    const applied = await adapter.apply(updates);
+    if (applied.applied.length > 0)
+      db.transaction(() => appendAudit(db, runId, options.clock(), applied.applied))();
+    result.changes = applied.applied;
+    if (applied.error) {
+      return { ...result, outcome: applied.applied.length > 0 ? 'partial' : 'failed', error: applied.error };
+    }
+    return { ...result, outcome: result.held.length > 0 ? 'held' : 'ok' };
+  } catch (err) {
+    return { ...result, outcome: 'failed', error: errorMessage(err) };
+  } finally {
+    await adapter.close();
+  }
+}

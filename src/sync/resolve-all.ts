@@ -1,0 +1,39 @@
+import type { Family } from '../address.js';
+import type { Config, ListConfig } from '../config/types.js';
+import { UserError } from '../errors.js';
+import { Resolver } from '../resolver/resolver.js';
+import { systemResolvers, type ResolverSpec } from '../resolver/servers.js';
+import type { LookupResult } from '../resolver/types.js';
+
+export function resolversOf(config: Config): ResolverSpec[] {
+  const servers = config.resolvers ?? systemResolvers();
+  if (servers.length === 0) {
+    throw new UserError(
+      `${config.file}: resolvers: none configured and no nameserver in /etc/resolv.conf`,
+      2,
+    );
+  }
+  return servers;
+}
+
+/** Every (name, family) the given lists need, each once. */
+export function questionsOf(lists: Iterable<ListConfig>): { name: string; family: Family }[] {
+  const wanted = new Map<string, Set<Family>>();
+  for (const list of lists) {
+    for (const name of list.names) {
+      const set = wanted.get(name) ?? new Set<Family>();
+      for (const f of list.families) set.add(f);
+      wanted.set(name, set);
+    }
+  }
+  return [...wanted].flatMap(([name, families]) => [...families].sort().map((family) => ({ name, family })));
+}
+
+export async function resolveAll(config: Config, lists: Iterable<ListConfig>): Promise<LookupResult[]> {
+  const resolver = new Resolver({ servers: resolversOf(config), ...config.resolve });
+  try {
+    return await Promise.all(questionsOf(lists).map(({ name, family }) => resolver.lookup(name, family)));
+  } finally {
+    await resolver.close();
+  }
+}
