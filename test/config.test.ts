@@ -1,0 +1,175 @@
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config/load.js';
+import { readSecret } from '../src/config/secrets.js';
+import { ConfigError } from '../src/errors.js';
+import { parseResolver } from '../src/resolver/servers.js';
+import { parseDuration } from '../src/time.js';
+import { tempDir } from './helpers.js';
+
+const FILE = '/etc/dnsfence/dnsfence.yaml';
+
+function error(yaml: string): string {
+  try {
+    parseConfig(yaml, FILE);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).exitCode).toBe(2);
+    return (err as Error).message;
+  }
+  throw new Error('expected a configuration error');
+}
+
+describe('configuration', () => {
+  it('applies the documented defaults', () => {
+    const c = parseConfig('lists:\n  web:\n    names: [www.example.com]\n', FILE);
+    expect(c.database).toBe('/etc/dnsfence/dnsfence.db');
+    expect(c.retentionMs).toBe(24 * 3_600_000);
+    expect(c.staleLimitMs).toBe(7 * 86_400_000);
+    expect(c.safety).toEqual({ maxRemove: 0.5, allowPrivate: false, maxAddressesPerName: 64 });
+    expect(c.resolve).toEqual({ timeoutMs: 2000, attempts: 2, concurrency: 32, families: ['ipv4', 'ipv6'] });
+    expect(c.resolvers).toBeUndefined();
+  });
+
+  it('names the key path of every error', () => {
+    expect(error('lists:\n  web:\n    names: [ok.example.com, "bad name.example.com"]\n')).toBe(
+      `${FILE}: lists.web.names[1]: "bad name.example.com" contains characters a DNS name cannot hold`,
+    );
+    expect(error('lists:\n  web:\n    nmes: [a.example.com]\n')).toBe(
+      `${FILE}: lists.web: unknown key "nmes"`,
+    );
+    expect(error('retention: forever\n')).toBe(
+      `${FILE}: retention: must be a duration such as 90s, 5m, 24h or 7d`,
+    );
+    expect(error('targets:\n  fw:\n    type: pfsense\n')).toMatch(
+      /targets\.fw\.type: must be one of nftables, file/,
+    );
+    expect(error('targets:\n  out:\n    type: file\n')).toMatch(/targets\.out\.dir: is required/);
+    expect(error('safety: { max_remove: 3 }\n')).toMatch(/safety\.max_remove: is a fraction/);
+    expect(error('lists:\n  1web: {}\n')).toMatch(/lists\.1web: list names start with a letter/);
+    expect(error('lists:\n  web:\n    static: [192.0.2.300]\n')).toMatch(
+      /lists\.web\.static\[0\]: "192\.0\.2\.300" is not an IP/,
+    );
+    expect(error('resolvers: [dns.example.com]\n')).toMatch(/resolvers\[0\]: .* must be an IP address/);
+    expect(error('targets:\n  fw:\n    type: nftables\n    lists: [nope]\n')).toMatch(
+      /targets\.fw\.lists\[0\]: "nope" is not a list/,
+    );
+    expect(error('lists: [1\n')).toMatch(/^\/etc\/dnsfence\/dnsfence\.yaml:\d+:\d+: invalid YAML/);
+  });
+
+  it('refuses a wildcard name and says what to do instead', () => {
+    const message = error('lists:\n  av:\n    names: ["*.avcloud.intra2net.com"]\n');
+    expect(message).toMatch(/lists\.av\.names\[0\]: "\*\.avcloud\.intra2net\.com" is a wildcard/);
+    expect(message).toMatch(/List the subdomains/);
+  });
+
+  it('expands brace ranges and normalises names', () => {
+    const c = parseConfig(
+      'lists:\n  ntp:\n    names: ["{0..3}.Pool.Example.org.", "Bücher.example"]\n',
+      FILE,
+    );
+    expect(c.lists.get('ntp')?.names).toEqual([
+      '0.pool.example.org',
+      '1.pool.example.org',
+      '2.pool.example.org',
+      '3.pool.example.org',
+      'xn--bcher-kva.example',
+    ]);
+    expect(error('lists:\n  x:\n    names: ["{0..5000}.example.org"]\n')).toMatch(/names\[0\]/);
+  });
+
+  it('the intra2net profile adds its lists, and a list of the same name extends one', () => {
+    const c = parseConfig(
+      'profiles: [intra2net]\nlists:\n  i2n_avcloud:\n    names: [a.avcloud.intra2net.com]\n  i2n_ntp:\n    names: [ntp.example.org]\n    retention: 3d\n',
+      FILE,
+    );
+    expect([...c.lists.keys()]).toEqual(['i2n_https', 'i2n_avcloud', 'i2n_ntp', 'i2n_support']);
+    const ntp = c.lists.get('i2n_ntp')!;
+    expect(ntp.names).toEqual([
+      '0.intra2net.pool.ntp.org',
+      '1.intra2net.pool.ntp.org',
+      '2.intra2net.pool.ntp.org',
+      '3.intra2net.pool.ntp.org',
+      'ntp.example.org',
+    ]);
+    expect(ntp.retentionMs).toBe(3 * 86_400_000);
+    expect(c.lists.get('i2n_avcloud')?.names).toEqual(['a.avcloud.intra2net.com']);
+    const bare = parseConfig('profiles: [intra2net]\n', FILE);
+    expect(bare.lists.get('i2n_ntp')?.retentionMs).toBe(7 * 86_400_000);
+    expect(bare.warnings.join('\n')).toMatch(/i2n_avcloud: has no names.*wildcard/);
+    expect(error('profiles: [acme]\n')).toMatch(/profiles\[0\]: unknown profile "acme"/);
+  });
+
+  it('maps, limits and renames lists per target', () => {
+    const c = parseConfig(
+      'lists:\n  a: {names: [a.example.com]}\n  b: {names: [b.example.com]}\ntargets:\n  all: {type: file, dir: out}\n  one: {type: nftables, lists: [a]}\n  renamed: {type: nftables, nft: [ssh, fw1, nft], lists: {b: partner-b}}\n',
+      FILE,
+    );
+    expect([...c.targets.get('all')!.lists]).toEqual([
+      ['a', 'a'],
+      ['b', 'b'],
+    ]);
+    expect([...c.targets.get('one')!.lists]).toEqual([['a', 'a']]);
+    const renamed = c.targets.get('renamed')!;
+    expect([...renamed.lists]).toEqual([['b', 'partner-b']]);
+    expect(renamed.type === 'nftables' && renamed.nft).toEqual(['ssh', 'fw1', 'nft']);
+    expect(c.targets.get('all')!.type === 'file' && (c.targets.get('all') as { dir: string }).dir).toBe(
+      '/etc/dnsfence/out',
+    );
+  });
+
+  it('requires secrets by reference, never inline', () => {
+    expect(
+      error('targets:\n  edge: {type: mikrotik, host: 192.0.2.1, username: u, password: hunter2}\n'),
+    ).toMatch(/targets\.edge: unknown key "password"/);
+    expect(error('targets:\n  edge: {type: mikrotik, host: 192.0.2.1, username: u}\n')).toMatch(
+      /password_env or password_file is required/,
+    );
+  });
+});
+
+describe('secrets', () => {
+  const dir = tempDir();
+  afterAll(() => dir.cleanup());
+
+  it('reads *_env and *_file, trims, and warns about a file others can read', () => {
+    expect(
+      readSecret({ key: 'targets.edge.password_env', env: 'EDGE_PW' }, { EDGE_PW: 's3cret' }).value,
+    ).toBe('s3cret');
+    expect(() => readSecret({ key: 'targets.edge.password_env', env: 'EDGE_PW' }, {})).toThrow(
+      'targets.edge.password_env: environment variable EDGE_PW is not set or empty',
+    );
+    const file = join(dir.path, 'pw');
+    writeFileSync(file, '  s3cret\n');
+    chmodSync(file, 0o600);
+    expect(readSecret({ key: 'k', file })).toEqual({ value: 's3cret' });
+    chmodSync(file, 0o644);
+    expect(readSecret({ key: 'k', file }).warning).toMatch(/readable by group or others/);
+    const missing = () => readSecret({ key: 'targets.edge.password_file', file: join(dir.path, 'nope') });
+    expect(missing).toThrow(/targets\.edge\.password_file: cannot read .*nope: ENOENT/);
+  });
+});
+
+describe('resolver and duration syntax', () => {
+  it('parses every documented resolver form', () => {
+    expect(parseResolver('192.0.2.53')).toMatchObject({ protocol: 'udp', host: '192.0.2.53', port: 53 });
+    expect(parseResolver('192.0.2.54:5353')).toMatchObject({ port: 5353, label: '192.0.2.54:5353' });
+    expect(parseResolver('[2001:db8::53]:53')).toMatchObject({ host: '2001:db8::53', port: 53 });
+    expect(parseResolver('2001:db8::53')).toMatchObject({ host: '2001:db8::53', port: 53 });
+    expect(parseResolver('tcp://192.0.2.53:53')).toMatchObject({ protocol: 'tcp', port: 53 });
+    expect(parseResolver('https://doh.example/dns-query')).toMatchObject({
+      protocol: 'https',
+      url: 'https://doh.example/dns-query',
+    });
+    expect(typeof parseResolver('ftp://x')).toBe('string');
+  });
+
+  it('parses durations', () => {
+    expect(parseDuration('90s')).toBe(90_000);
+    expect(parseDuration('1h30m')).toBe(5_400_000);
+    expect(parseDuration('7d')).toBe(604_800_000);
+    expect(parseDuration('7 days')).toBeUndefined();
+    expect(parseDuration('')).toBeUndefined();
+  });
+});

@@ -1,0 +1,194 @@
+import { spawn } from 'node:child_process';
+import { statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { appendAudit, verifyAudit } from '../src/store/audit.js';
+import { openDatabase, type Db } from '../src/store/db.js';
+import { acquireLock } from '../src/store/lock.js';
+import { loadMigrations, migrate, schemaVersion } from '../src/store/migrate.js';
+import { loadSightings, recordLookup } from '../src/store/observations.js';
+import type { LookupResult } from '../src/resolver/types.js';
+import { UserError } from '../src/errors.js';
+import { tempDir } from './helpers.js';
+
+let dir: ReturnType<typeof tempDir>;
+let path: string;
+let db: Db;
+
+beforeEach(() => {
+  dir = tempDir();
+  path = join(dir.path, 'dnsfence.db');
+  db = openDatabase(path);
+  migrate(db, path);
+});
+
+afterEach(() => {
+  db.close();
+  dir.cleanup();
+});
+
+function answer(name: string, addresses: string[]): LookupResult {
+  return {
+    name,
+    family: 'ipv4',
+    outcome: 'answer',
+    addresses: addresses.map((address) => ({ address, ttl: 60 })),
+    ttl: 60,
+    chain: [name],
+    resolver: 'test',
+  };
+}
+
+const at = (minutes: number) => new Date(Date.parse('2026-11-28T00:00:00Z') + minutes * 60_000);
+
+describe('store', () => {
+  it('creates the database 0600 in WAL mode and records each migration once', () => {
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(schemaVersion(db)).toBe(loadMigrations().at(-1)!.version);
+    expect(migrate(db, path)).toEqual([]);
+    const rows = db.prepare('SELECT version, name FROM schema_migrations').all();
+    expect(rows).toEqual([{ version: 1, name: 'initial' }]);
+  });
+
+  it('refuses a database from a newer schema', () => {
+    db.prepare("INSERT INTO schema_migrations VALUES (999, 'future', '2030-01-01')").run();
+    expect(() => migrate(db, path)).toThrow(
+      /schema version 999 is newer than this dnsfence knows \(1\); upgrade dnsfence/,
+    );
+  });
+
+  it('reports a file that is not a database in one line', () => {
+    const bogus = join(dir.path, 'bogus.db');
+    writeFileSync(bogus, 'x'.repeat(4096));
+    expect(() => openDatabase(bogus)).toThrow(/bogus\.db: not a dnsfence database or corrupted/);
+  });
+
+  it('keeps history as presence intervals: it grows with changes, not with runs', () => {
+    for (let i = 0; i < 50; i++)
+      db.transaction(() => recordLookup(db, answer('a.example.com', ['192.0.2.1', '192.0.2.2']), at(i)))();
+    expect(db.prepare('SELECT count(*) AS n FROM presence').get()).toEqual({ n: 2 });
+    db.transaction(() => recordLookup(db, answer('a.example.com', ['192.0.2.1']), at(50)))();
+    db.transaction(() => recordLookup(db, answer('a.example.com', ['192.0.2.1', '192.0.2.2']), at(51)))();
+    const rows = db.prepare('SELECT address, first_seen, last_seen FROM presence ORDER BY id').all() as {
+      address: string;
+      first_seen: string;
+      last_seen: string;
+    }[];
+    expect(rows).toEqual([
+      { address: '192.0.2.1', first_seen: at(0).toISOString(), last_seen: at(51).toISOString() },
+      { address: '192.0.2.2', first_seen: at(0).toISOString(), last_seen: at(49).toISOString() },
+      { address: '192.0.2.2', first_seen: at(51).toISOString(), last_seen: at(51).toISOString() },
+    ]);
+    const sightings = loadSightings(db, ['a.example.com'], at(0));
+    expect(sightings.map((s) => s.address).sort()).toEqual(['192.0.2.1', '192.0.2.2']);
+  });
+
+  it('a failed lookup leaves intervals alone and counts the failure', () => {
+    db.transaction(() => recordLookup(db, answer('a.example.com', ['192.0.2.1']), at(0)))();
+    for (let i = 1; i <= 3; i++) {
+      db.transaction(() =>
+        recordLookup(
+          db,
+          {
+            name: 'a.example.com',
+            family: 'ipv4',
+            outcome: 'timeout',
+            addresses: [],
+            ttl: undefined,
+            chain: ['a.example.com'],
+            resolver: 'test',
+            detail: 'no answer',
+          },
+          at(i),
+        ),
+      )();
+    }
+    expect(db.prepare('SELECT last_seen FROM presence').get()).toEqual({ last_seen: at(0).toISOString() });
+    expect(db.prepare('SELECT outcome, count, first_at, last_at FROM failures').all()).toEqual([
+      { outcome: 'timeout', count: 3, first_at: at(1).toISOString(), last_at: at(3).toISOString() },
+    ]);
+    expect(db.prepare('SELECT last_success, failing_since FROM lookups').get()).toEqual({
+      last_success: at(0).toISOString(),
+      failing_since: at(1).toISOString(),
+    });
+  });
+});
+
+describe('audit log', () => {
+  const change = (address: string, action: 'added' | 'removed' = 'added') => ({
+    target: 'fw',
+    list: 'web',
+    action,
+    address,
+    names: ['a.example.com'],
+    reason: 'dns' as const,
+  });
+
+  beforeEach(() => {
+    db.prepare(
+      "INSERT INTO runs (id, command, started_at, outcome, config_hash, pid) VALUES (1, 'sync', 'x', 'ok', 'h', 1)",
+    ).run();
+  });
+
+  it('chains every entry to the one before and verifies', () => {
+    db.transaction(() => appendAudit(db, 1, at(0), [change('192.0.2.1'), change('192.0.2.2')]))();
+    db.transaction(() => appendAudit(db, 1, at(1), [change('192.0.2.1', 'removed')]))();
+    const v = verifyAudit(db);
+    expect(v).toMatchObject({ ok: true, entries: 3 });
+    expect(db.prepare('SELECT address FROM applied').all()).toEqual([{ address: '192.0.2.2' }]);
+  });
+
+  it('is append-only in SQL and names the first altered entry', () => {
+    db.transaction(() =>
+      appendAudit(db, 1, at(0), [change('192.0.2.1'), change('192.0.2.2'), change('192.0.2.3')]),
+    )();
+    expect(() => db.prepare("UPDATE audit SET address = '203.0.113.6' WHERE seq = 2").run()).toThrow(
+      /append-only/,
+    );
+    expect(() => db.prepare('DELETE FROM audit WHERE seq = 2').run()).toThrow(/append-only/);
+    db.exec("DROP TRIGGER audit_no_update; UPDATE audit SET address = '203.0.113.6' WHERE seq = 2");
+    expect(verifyAudit(db)).toMatchObject({
+      ok: false,
+      firstBad: { seq: 2, problem: 'content does not match its hash (altered)' },
+    });
+  });
+
+  it('notices a removed entry', () => {
+    db.transaction(() =>
+      appendAudit(db, 1, at(0), [change('192.0.2.1'), change('192.0.2.2'), change('192.0.2.3')]),
+    )();
+    db.exec('DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq = 2');
+    expect(verifyAudit(db)).toMatchObject({ ok: false, firstBad: { seq: 3, problem: 'entry 2 is missing' } });
+  });
+});
+
+describe('run lock', () => {
+  it('a second holder is refused with exit 4, naming the first', () => {
+    const lock = acquireLock(path, 'sync');
+    try {
+      acquireLock(path, 'sync');
+      throw new Error('expected the lock to be held');
+    } catch (err) {
+      expect(err).toBeInstanceOf(UserError);
+      expect((err as UserError).exitCode).toBe(4);
+      expect((err as Error).message).toContain(`pid ${process.pid} on ${hostname()} (dnsfence sync`);
+    } finally {
+      lock.release();
+    }
+    acquireLock(path, 'sync').release();
+  });
+
+  it('a lock left by a process that no longer exists is taken over', async () => {
+    const child = spawn('true');
+    const pid = child.pid as number;
+    await new Promise((r) => child.on('exit', r));
+    writeFileSync(
+      `${path}.lock`,
+      JSON.stringify({ pid, host: hostname(), command: 'sync', since: '2026-01-01T00:00:00Z' }),
+    );
+    const lock = acquireLock(path, 'sync');
+    lock.release();
+  });
+});
