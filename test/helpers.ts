@@ -1,6 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ZoneServer } from '../src/demo/dns-server.js';
 import type { ResolverSpec } from '../src/resolver/servers.js';
 
@@ -13,4 +15,79 @@ export async function startZone(): Promise<{ zone: ZoneServer; spec: ResolverSpe
   const zone = new ZoneServer();
   const port = await zone.start();
   return { zone, spec: { protocol: 'udp', host: '127.0.0.1', port, label: `127.0.0.1:${port}` } };
+}
+
+/**
+ * A private network namespace for real `nft`: tests never touch the host's ruleset.
+ * Needs root (CI runs as root); nothing is skipped without it.
+ */
+export function netns(): {
+  name: string;
+  nft: string[];
+  exec(args: string[], stdin?: string): string;
+  cleanup(): void;
+} {
+  const name = `dnsfence-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  execFileSync('ip', ['netns', 'add', name]);
+  const nft = ['ip', 'netns', 'exec', name, 'nft'];
+  return {
+    name,
+    nft,
+    exec: (args, stdin) =>
+      execFileSync(nft[0] as string, [...nft.slice(1), ...args], { input: stdin ?? '', encoding: 'utf8' }),
+    cleanup: () => execFileSync('ip', ['netns', 'del', name]),
+  };
+}
+
+/** Elements of one set, as `nft -j` lists them, normalised. */
+export function setElements(
+  ns: ReturnType<typeof netns>,
+  family: string,
+  table: string,
+  set: string,
+): string[] {
+  const out = JSON.parse(ns.exec(['-j', 'list', 'set', family, table, set])) as {
+    nftables: { set?: { elem?: unknown[] } }[];
+  };
+  const elems = out.nftables.find((x) => x.set)?.set?.elem ?? [];
+  return elems.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))).sort();
+}
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const BIN = fileURLToPath(new URL('../bin/dnsfence.js', import.meta.url));
+
+/** Runs the built CLI as a user would (npm test builds it first). */
+export function cli(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliRun> & { pid: number } {
+  if (!existsSync(fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url)))) {
+    throw new Error('dist/ is missing: run `npm run build` (npm test does) before the end-to-end tests');
+  }
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: options.cwd ?? process.cwd(),
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<CliRun>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr })),
+  );
+  return Object.assign(done, { pid: child.pid as number });
+}
+
+export async function waitFor(check: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

@@ -1,0 +1,366 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ZoneServer } from '../src/demo/dns-server.js';
+import { cli, netns, setElements, startZone, tempDir, waitFor } from './helpers.js';
+
+let zone: ZoneServer;
+let port: number;
+let ns: ReturnType<typeof netns>;
+let dir: ReturnType<typeof tempDir>;
+let table: string;
+let counter = 0;
+
+beforeAll(async () => {
+  ({
+    zone,
+    spec: { port },
+  } = await startZone());
+  ns = netns();
+});
+
+afterAll(async () => {
+  await zone.stop();
+  ns.cleanup();
+});
+
+beforeEach(() => {
+  dir = tempDir();
+  counter += 1;
+  table = `e2e${counter}`;
+  zone.set('www.example.com', { a: ['192.0.2.1'], aaaa: ['2001:db8::1'], ttl: 60 });
+  zone.set('api.example.com', { a: ['198.51.100.1', '198.51.100.2'], ttl: 60 });
+  zone.set('slow.example.com', { a: ['203.0.113.9'], ttl: 60 });
+  // A wrapper around nft in the namespace that logs every call and can pause after a write.
+  writeFileSync(
+    join(dir.path, 'nft'),
+    `#!/bin/sh\necho "$*" >> ${dir.path}/nft.log\n${ns.nft.join(' ')} "$@"\nrc=$?\nif [ "$1" = "-f" ] && [ -f ${dir.path}/pause ]; then sleep 30; fi\nexit $rc\n`,
+  );
+  chmodSync(join(dir.path, 'nft'), 0o755);
+});
+
+afterEach(() => dir.cleanup());
+
+function writeConfig(extra = '', lists = '  web:\n    names: [www.example.com, api.example.com]\n'): string {
+  const path = join(dir.path, 'dnsfence.yaml');
+  writeFileSync(
+    path,
+    `resolvers: ["127.0.0.1:${port}"]
+resolve: { timeout: 3s, attempts: 1 }
+${extra}
+lists:
+${lists}
+targets:
+  local:
+    type: nftables
+    table: ${table}
+    nft: [${join(dir.path, 'nft')}]
+  export:
+    type: file
+    dir: lists
+`,
+  );
+  return path;
+}
+
+const sync = (...args: string[]) => cli(['-c', join(dir.path, 'dnsfence.yaml'), 'sync', ...args]);
+const run = (...args: string[]) => cli(['-c', join(dir.path, 'dnsfence.yaml'), ...args]);
+const v4 = () => setElements(ns, 'inet', table, 'web_v4');
+const nftWrites = () =>
+  existsSync(join(dir.path, 'nft.log'))
+    ? readFileSync(join(dir.path, 'nft.log'), 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('-f')).length
+    : 0;
+const listFile = () => readFileSync(join(dir.path, 'lists', 'web.txt'), 'utf8');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('dnsfence sync, end to end', () => {
+  it('fills the nft sets and the list file; a second sync with no DNS change writes nothing', async () => {
+    writeConfig();
+    const first = await sync();
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('local  web  + 192.0.2.1  www.example.com  (dns)');
+    expect(v4()).toEqual(['192.0.2.1', '198.51.100.1', '198.51.100.2']);
+    expect(setElements(ns, 'inet', table, 'web_v6')).toEqual(['2001:db8::1']);
+    expect(listFile()).toBe('192.0.2.1\n198.51.100.1\n198.51.100.2\n2001:db8::1\n');
+    expect(nftWrites()).toBe(1);
+    expect(statSync(join(dir.path, 'dnsfence.db')).mode & 0o777).toBe(0o600);
+
+    const second = await sync();
+    expect(second).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    expect(nftWrites()).toBe(1);
+  });
+
+  it('follows a DNS change, keeps the old address for the retention, then removes it as expired', async () => {
+    writeConfig('retention: 2s');
+    await sync();
+    zone.set('www.example.com', { a: ['192.0.2.2'], aaaa: ['2001:db8::1'], ttl: 60 });
+    const changed = await sync();
+    expect(changed.code).toBe(0);
+    expect(changed.stdout).toContain('+ 192.0.2.2  www.example.com  (dns)');
+    expect(v4()).toContain('192.0.2.1');
+    await sleep(2200);
+    const aged = await sync();
+    expect(aged.code).toBe(0);
+    expect(aged.stdout).toMatch(
+      /local {2}web {2}- 192\.0\.2\.1 {2}www\.example\.com {2}\(expired: last seen .*, retention 2s\)/,
+    );
+    expect(v4()).toEqual(['192.0.2.2', '198.51.100.1', '198.51.100.2']);
+  });
+
+  it('max_remove holds a list back (exit 3) unless --force, which the audit log records', async () => {
+    writeConfig('retention: 1s');
+    await sync();
+    zone.set('www.example.com', { behaviour: 'nxdomain' });
+    zone.set('api.example.com', { behaviour: 'nxdomain' });
+    await sleep(1200);
+    const held = await sync();
+    expect(held.code).toBe(3);
+    expect(held.stderr).toMatch(
+      /local\/web: would remove 4 of 4 entries \(max_remove 0\.5 allows 2\); held back \(use --force to apply\)/,
+    );
+    expect(held.stdout).toContain('[held back]');
+    expect(v4()).toEqual(['192.0.2.1', '198.51.100.1', '198.51.100.2']);
+    const forced = await sync('--force');
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toMatch(/- 192\.0\.2\.1 {2}www\.example\.com {2}\(forced: expired/);
+    expect(v4()).toEqual([]);
+    const csv = (await run('report', '--format', 'csv')).stdout;
+    expect(csv.split('\r\n').filter((l) => l.includes(',removed,') && l.includes(',forced,'))).toHaveLength(
+      8,
+    );
+  });
+
+  it('removes one expired address of several without --force', async () => {
+    writeConfig('retention: 1s\nsafety: { max_remove: 0.5 }');
+    await sync();
+    zone.set('api.example.com', { a: ['198.51.100.1'], ttl: 60 });
+    await sleep(1200);
+    const r = await sync();
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(
+      'local  web  - 198.51.100.2  api.example.com  (expired: last seen ' +
+        r.stdout.match(/last seen (\S+),/)![1] +
+        ', retention 1s)\nexport  web  - 198.51.100.2  api.example.com  (expired: last seen ' +
+        r.stdout.match(/last seen (\S+),/)![1] +
+        ', retention 1s)',
+    );
+  });
+
+  it('a DNS outage removes nothing and exits 3', async () => {
+    writeConfig('retention: 1s');
+    await sync();
+    zone.set('www.example.com', { behaviour: 'servfail' });
+    zone.set('api.example.com', { behaviour: 'drop' });
+    await sleep(1200);
+    const r = await sync();
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/www\.example\.com A: servfail/);
+    expect(r.stderr).toMatch(/api\.example\.com A: timeout/);
+    expect(r.stderr).toMatch(/its last good addresses are kept/);
+    expect(v4()).toEqual(['192.0.2.1', '198.51.100.1', '198.51.100.2']);
+    expect(listFile()).toContain('2001:db8::1');
+  });
+
+  it('restores an element deleted by hand and logs it as drift', async () => {
+    writeConfig();
+    await sync();
+    ns.exec(['delete', 'element', 'inet', table, 'web_v4', '{ 198.51.100.1 }']);
+    const r = await sync();
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      'local  web  + 198.51.100.1  api.example.com  (drift: missing on the target; restored)',
+    );
+    expect(v4()).toContain('198.51.100.1');
+    const report = JSON.parse((await run('report', '--format', 'json')).stdout) as {
+      rows: { reason: string; address: string }[];
+    };
+    expect(report.rows.filter((x) => x.reason === 'drift').map((x) => x.address)).toEqual(['198.51.100.1']);
+  });
+
+  it('plan shows what sync would do and writes nothing', async () => {
+    writeConfig();
+    const r = await run('plan');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('local  web  + 192.0.2.1');
+    expect(nftWrites()).toBe(0);
+    expect(existsSync(join(dir.path, 'lists'))).toBe(false);
+    const db = new Database(join(dir.path, 'dnsfence.db'), { readonly: true });
+    expect(db.prepare('SELECT count(*) AS n FROM runs').get()).toEqual({ n: 0 });
+    expect(db.prepare('SELECT count(*) AS n FROM presence').get()).toEqual({ n: 0 });
+    db.close();
+  });
+
+  it('two syncs at once: the second exits 4 and names the first', async () => {
+    writeConfig('', '  web:\n    names: [www.example.com, slow.example.com]\n');
+    zone.set('slow.example.com', { a: ['203.0.113.9'], ttl: 60, delayMs: 1500 });
+    const first = sync();
+    await waitFor(() => existsSync(join(dir.path, 'dnsfence.db.lock')), 5000, 'the lock file');
+    const second = await sync();
+    expect(second.code).toBe(4);
+    expect(second.stderr.trim()).toMatch(
+      new RegExp(`another dnsfence run holds the lock: pid ${first.pid} on .* \\(dnsfence sync, since`),
+    );
+    expect(second.stderr.trim().split('\n')).toHaveLength(1);
+    expect((await first).code).toBe(0);
+  });
+
+  it('a sync killed with SIGKILL after the firewall write is completed by the next one', async () => {
+    writeConfig();
+    writeFileSync(join(dir.path, 'pause'), '');
+    const victim = sync();
+    await waitFor(() => nftWrites() === 1, 10_000, 'the nft write');
+    process.kill(victim.pid, 'SIGKILL');
+    await victim;
+    rmSync(join(dir.path, 'pause'));
+    // The lock of the killed run is stale; the next sync takes it and catches the audit log up.
+    const next = await sync();
+    expect(next.code).toBe(0);
+    expect(next.stdout).toContain(
+      '+ 192.0.2.1  www.example.com  (drift: found on the target; not in the audit log)  [recorded only]',
+    );
+    expect(nftWrites()).toBe(1);
+    expect((await run('audit', 'verify')).code).toBe(0);
+    const db = new Database(join(dir.path, 'dnsfence.db'), { readonly: true });
+    expect(db.prepare('SELECT outcome FROM runs ORDER BY id').all()).toEqual([
+      { outcome: 'interrupted' },
+      { outcome: 'ok' },
+    ]);
+    db.close();
+    expect((await sync()).stdout).toBe('');
+  });
+
+  it('a sync killed during resolution leaves a database the next sync uses without repair', async () => {
+    writeConfig('', '  web:\n    names: [www.example.com, slow.example.com]\n');
+    zone.set('slow.example.com', { a: ['203.0.113.9'], ttl: 60, delayMs: 2000 });
+    const victim = sync();
+    await waitFor(() => existsSync(join(dir.path, 'dnsfence.db.lock')), 5000, 'the lock file');
+    await sleep(200);
+    process.kill(victim.pid, 'SIGKILL');
+    await victim;
+    zone.set('slow.example.com', { a: ['203.0.113.9'], ttl: 60 });
+    const next = await sync();
+    expect(next.code).toBe(0);
+    expect(v4()).toEqual(['192.0.2.1', '203.0.113.9']);
+  });
+
+  it('audit verify fails, naming the entry, after a row is edited with the sqlite3 CLI', async () => {
+    writeConfig();
+    await sync();
+    expect((await run('audit', 'verify')).code).toBe(0);
+    execFileSync('sqlite3', [
+      join(dir.path, 'dnsfence.db'),
+      "DROP TRIGGER audit_no_update; UPDATE audit SET address = '203.0.113.66' WHERE seq = 2;",
+    ]);
+    const r = await run('audit', 'verify');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('audit log BROKEN at entry 2: content does not match its hash (altered)');
+    const report = await run('report');
+    expect(report.stdout).toMatch(/audit chain\s+BROKEN: entry 2/);
+  });
+
+  it('a bad configuration exits 2 with one line naming the key, and no stack trace', async () => {
+    writeFileSync(join(dir.path, 'dnsfence.yaml'), 'lists:\n  web:\n    names: ["*.example.com"]\n');
+    const r = await sync();
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/dnsfence\.yaml: lists\.web\.names\[0\]: "\*\.example\.com" is a wildcard/);
+    const unknown = await run('frobnicate');
+    expect(unknown.code).toBe(2);
+    const missing = await cli(['-c', join(dir.path, 'nope.yaml'), 'status']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/nope\.yaml: cannot read the configuration: ENOENT/);
+  });
+
+  it('a failing target does not stop the others and exits 1', async () => {
+    writeConfig();
+    writeFileSync(
+      join(dir.path, 'dnsfence.yaml'),
+      readFileSync(join(dir.path, 'dnsfence.yaml'), 'utf8').replace(/nft: \[.*\]/, 'nft: [/nonexistent/nft]'),
+    );
+    const r = await sync();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/target local: \/nonexistent\/nft not found/);
+    expect(listFile()).toContain('192.0.2.1');
+    const status = JSON.parse((await run('--json', 'status')).stdout) as {
+      targets: { target: string; last_push: { outcome: string } }[];
+    };
+    expect(status.targets.map((t) => [t.target, t.last_push.outcome])).toEqual([
+      ['local', 'failed'],
+      ['export', 'ok'],
+    ]);
+  });
+
+  it('reports in text, csv and json, and --json output parses', async () => {
+    writeConfig();
+    const s = await run('--json', 'sync');
+    const doc = JSON.parse(s.stdout) as { exit_code: number; targets: { changes: unknown[] }[] };
+    expect(doc.exit_code).toBe(0);
+    expect(doc.targets[0]!.changes).toHaveLength(4);
+    const csv = await run('report', '--format', 'csv');
+    expect(csv.stdout.split('\r\n')[0]).toBe(
+      'time,target,list,action,address,names,reason,detail,run_id,seq',
+    );
+    expect(csv.stdout.split('\r\n').filter(Boolean)).toHaveLength(9);
+    const text = await run('report', '--list', 'web', '--target', 'export');
+    expect(text.stdout).toMatch(/changes\s+4 added, 0 removed/);
+    const out = join(dir.path, 'report.json');
+    await run('report', '--format', 'json', '--output', out);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    expect(
+      (JSON.parse(readFileSync(out, 'utf8')) as { summary: { chain: { verified: boolean } } }).summary.chain
+        .verified,
+    ).toBe(true);
+  });
+});
+
+describe('everyday commands', () => {
+  it('init writes a starter file check --offline accepts, and never overwrites it', async () => {
+    const path = join(dir.path, 'new.yaml');
+    expect((await cli(['-c', path, 'init', '--profile', 'intra2net'])).code).toBe(0);
+    const check = await cli(['-c', path, 'check', '--offline']);
+    expect(check.code).toBe(0);
+    expect(check.stdout).toMatch(/ok\s+config: .* 4 list\(s\)/);
+    expect(check.stdout).toMatch(/list i2n_avcloud: \*\.avcloud\.intra2net\.com is a wildcard/);
+    const again = await cli(['-c', path, 'init']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/exists; use --force/);
+  });
+
+  it('check tries each resolver and target', async () => {
+    writeConfig();
+    const r = await run('check');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      new RegExp(`ok\\s+resolver 127\\.0\\.0\\.1:${port}: www\\.example\\.com A: answer`),
+    );
+    expect(r.stdout).toMatch(/ok\s+target local: table inet e2e\d+ does not exist yet/);
+  });
+
+  it('resolve prints answers with TTLs and records nothing', async () => {
+    writeConfig();
+    const r = await run('resolve', 'www.example.com');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`www.example.com  A     192.0.2.1  ttl 60  @127.0.0.1:${port}`);
+    expect(existsSync(join(dir.path, 'dnsfence.db'))).toBe(false);
+  });
+
+  it('profile show prints the Intra2net lists and ports', async () => {
+    const r = await cli(['profile', 'show', 'intra2net']);
+    expect(r.stdout).toMatch(/i2n_ntp\s+UDP 123\s+retention 7d/);
+    expect(r.stdout).toMatch(/i2n_support\s+TCP 5000-5050/);
+    expect(r.stdout).toMatch(/inbound\s+UDP 500, UDP 4500/);
+  });
+
+  it('demo runs offline and ends with a verified report', async () => {
+    const r = await cli(['demo']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/audit chain\s+verified/);
+    expect(r.stdout).toMatch(/- 192\.0\.2\.10 .*expired/);
+  });
+});

@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NftablesAdapter, chooseStrategy } from '../adapters/nftables/index.js';
+import type { ListUpdate } from '../adapters/types.js';
+import type { NftablesTargetConfig } from '../src/config/types.js';
+import type { Change } from '../src/planner/types.js';
+import { netns, setElements } from './helpers.js';
+
+let ns: ReturnType<typeof netns>;
+
+beforeAll(() => {
+  ns = netns();
+});
+afterAll(() => ns.cleanup());
+
+function adapter(over: Partial<NftablesTargetConfig> = {}): NftablesAdapter {
+  return new NftablesAdapter({
+    type: 'nftables',
+    name: 'local',
+    family: 'inet',
+    table: 'dnsfence',
+    nft: ns.nft,
+    timeoutMs: 10_000,
+    lists: new Map([['web', 'web']]),
+    ...over,
+  });
+}
+
+const add = (address: string): Change => ({
+  target: 'local',
+  list: 'web',
+  action: 'added',
+  address,
+  names: ['www.example.com'],
+  reason: 'dns',
+});
+const del = (address: string): Change => ({ ...add(address), action: 'removed', reason: 'expired' });
+
+function update(adds: string[], removes: string[], desired: string[]): ListUpdate {
+  return { list: 'web', remote: 'web', add: adds.map(add), remove: removes.map(del), desired };
+}
+
+describe('nftables adapter (real nft in a private network namespace)', () => {
+  it('creates the table and both interval sets when missing, and reads them back normalised', async () => {
+    const a = adapter();
+    expect(await a.read([{ list: 'web', remote: 'web' }])).toEqual(new Map([['web', new Set()]]));
+    const r = await a.apply([
+      update(
+        ['192.0.2.1', '2001:DB8::1', '198.51.100.0/24'],
+        [],
+        ['192.0.2.1', '2001:db8::1', '198.51.100.0/24'],
+      ),
+    ]);
+    expect(r.error).toBeUndefined();
+    expect(r.applied).toHaveLength(3);
+    const listed = JSON.parse(ns.exec(['-j', 'list', 'set', 'inet', 'dnsfence', 'web_v4'])) as {
+      nftables: { set?: { type: string; flags: string[] } }[];
+    };
+    expect(listed.nftables.find((x) => x.set)?.set).toMatchObject({ type: 'ipv4_addr', flags: ['interval'] });
+    const back = await adapter().read([{ list: 'web', remote: 'web' }]);
+    expect([...back.get('web')!].sort()).toEqual(['192.0.2.1', '198.51.100.0/24', '2001:db8::1']);
+  });
+
+  it('applies additions and a few deletions incrementally in one transaction', async () => {
+    const a = adapter();
+    await a.read([{ list: 'web', remote: 'web' }]);
+    expect(
+      a.script(
+        [update(['192.0.2.2'], ['192.0.2.1'], ['192.0.2.2', '198.51.100.0/24', '2001:db8::1'])],
+        false,
+      ),
+    ).toBe(
+      'add element inet dnsfence web_v4 { 192.0.2.2 }\ndelete element inet dnsfence web_v4 { 192.0.2.1 }\n',
+    );
+    const r = await a.apply([
+      update(['192.0.2.2'], ['192.0.2.1'], ['192.0.2.2', '198.51.100.0/24', '2001:db8::1']),
+    ]);
+    expect(r.error).toBeUndefined();
+    expect(setElements(ns, 'inet', 'dnsfence', 'web_v4')).toEqual([
+      '192.0.2.2',
+      '{"prefix":{"addr":"198.51.100.0","len":24}}',
+    ]);
+  });
+
+  it('replaces a whole set (flush + add, atomically) when many entries leave', async () => {
+    expect(chooseStrategy(3)).toBe('incremental');
+    expect(chooseStrategy(50)).toBe('replace');
+    const a = adapter();
+    const many = Array.from({ length: 40 }, (_, i) => `203.0.113.${i + 1}`);
+    await a.read([{ list: 'web', remote: 'web' }]);
+    await a.apply([update(many, [], [...many, '192.0.2.2', '198.51.100.0/24', '2001:db8::1'])]);
+    await a.read([{ list: 'web', remote: 'web' }]);
+    const script = a.script([update([], many, ['192.0.2.2', '198.51.100.0/24', '2001:db8::1'])], false);
+    expect(script).toContain('flush set inet dnsfence web_v4');
+    expect(script).not.toContain('flush set inet dnsfence web_v6');
+    const r = await a.apply([update([], many, ['192.0.2.2', '198.51.100.0/24', '2001:db8::1'])]);
+    expect(r.error).toBeUndefined();
+    expect(setElements(ns, 'inet', 'dnsfence', 'web_v4')).toEqual([
+      '192.0.2.2',
+      '{"prefix":{"addr":"198.51.100.0","len":24}}',
+    ]);
+  });
+
+  it('recovers when an element vanished between read and apply', async () => {
+    const a = adapter();
+    await a.read([{ list: 'web', remote: 'web' }]);
+    ns.exec(['delete', 'element', 'inet', 'dnsfence', 'web_v4', '{ 192.0.2.2 }']);
+    const r = await a.apply([update(['192.0.2.3'], ['192.0.2.2'], ['192.0.2.3', '198.51.100.0/24'])]);
+    expect(r.error).toBeUndefined();
+    expect(setElements(ns, 'inet', 'dnsfence', 'web_v4')).toEqual([
+      '192.0.2.3',
+      '{"prefix":{"addr":"198.51.100.0","len":24}}',
+    ]);
+  });
+
+  it('a failing transaction changes nothing and says why', async () => {
+    const a = adapter();
+    await a.read([{ list: 'web', remote: 'web' }]);
+    const before = setElements(ns, 'inet', 'dnsfence', 'web_v4');
+    // A /33 prefix is refused by nft: the batch must roll back the valid addition with it.
+    const r = await a.apply([
+      { list: 'web', remote: 'web', add: [add('192.0.2.77'), add('192.0.2.0/33')], remove: [], desired: [] },
+    ]);
+    expect(r.applied).toEqual([]);
+    expect(r.error).toMatch(/nft -f failed, nothing applied/);
+    expect(setElements(ns, 'inet', 'dnsfence', 'web_v4')).toEqual(before);
+  });
+
+  it('family ip manages only IPv4 sets', async () => {
+    const a = adapter({ family: 'ip', table: 'v4only' });
+    expect(a.families).toEqual(['ipv4']);
+    await a.read([{ list: 'web', remote: 'web' }]);
+    await a.apply([update(['192.0.2.9'], [], ['192.0.2.9'])]);
+    const sets = JSON.parse(ns.exec(['-j', 'list', 'sets', 'ip'])) as {
+      nftables: { set?: { name: string } }[];
+    };
+    expect(sets.nftables.flatMap((x) => (x.set ? [x.set.name] : []))).toEqual(['web_v4']);
+  });
+
+  it('refuses to manage a set of the right name but the wrong type', async () => {
+    ns.exec(['-f', '-'], 'add table inet other\nadd set inet other web_v4 { type ipv4_addr; }\n');
+    const a = adapter({ table: 'other' });
+    await expect(a.read([{ list: 'web', remote: 'web' }])).rejects.toThrow(
+      /target local: set other web_v4 exists .* needs ipv4_addr with flags interval/,
+    );
+  });
+
+  it('reports a missing nft binary in one line', async () => {
+    const a = adapter({ nft: ['/nonexistent/nft'] });
+    await expect(a.read([{ list: 'web', remote: 'web' }])).rejects.toThrow(
+      'target local: /nonexistent/nft not found (is nftables installed?)',
+    );
+  });
+});
