@@ -3,8 +3,9 @@ import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ZoneServer } from '../src/demo/dns-server.js';
-import { cli, netns, setElements, startZone, tempDir, waitFor } from './helpers.js';
+import { ZoneServer } from '../src/demo/dns-server.js';
+import { systemResolvers } from '../src/resolver/servers.js';
+import { cli, netns, selfSignedCert, setElements, startDoh, startZone, tempDir, waitFor } from './helpers.js';
 
 let zone: ZoneServer;
 let port: number;
@@ -183,6 +184,26 @@ describe('dnsfence sync, end to end', () => {
     expect(report.rows.filter((x) => x.reason === 'drift').map((x) => x.address)).toEqual(['198.51.100.1']);
   });
 
+  it('--dry-run, --target and --list narrow a sync', async () => {
+    writeConfig('', '  web:\n    names: [www.example.com]\n  api:\n    names: [api.example.com]\n');
+    const dry = await sync('--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('local  web  + 192.0.2.1  www.example.com  (dns)');
+    expect(nftWrites()).toBe(0);
+    expect(existsSync(join(dir.path, 'lists'))).toBe(false);
+    const one = await sync('--target', 'export', '--list', 'api');
+    expect(one.code).toBe(0);
+    expect(one.stdout.trim().split('\n')).toEqual([
+      'export  api  + 198.51.100.1  api.example.com  (dns)',
+      'export  api  + 198.51.100.2  api.example.com  (dns)',
+    ]);
+    expect(nftWrites()).toBe(0);
+    expect(existsSync(join(dir.path, 'lists', 'web.txt'))).toBe(false);
+    const bad = await sync('--list', 'nope');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--list nope: no such list \(have: web, api\)/);
+  });
+
   it('plan shows what sync would do and writes nothing', async () => {
     writeConfig();
     const r = await run('plan');
@@ -358,9 +379,58 @@ describe('everyday commands', () => {
   });
 
   it('demo runs offline and ends with a verified report', async () => {
-    const r = await cli(['demo']);
+    const r = await cli(['demo'], { env: { TMPDIR: dir.path } });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/audit chain\s+verified/);
     expect(r.stdout).toMatch(/- 192\.0\.2\.10 .*expired/);
+  });
+});
+
+describe('resolvers reached in other ways', () => {
+  it('resolves over DNS over HTTPS, verifying the server certificate', async () => {
+    const cert = selfSignedCert(dir.path);
+    const doh = await startDoh(zone, cert);
+    try {
+      writeFileSync(
+        join(dir.path, 'doh.yaml'),
+        `resolvers: ["${doh.url}"]\nlists:\n  web:\n    names: [www.example.com]\n`,
+      );
+      const trusted = await cli(['-c', join(dir.path, 'doh.yaml'), 'resolve'], {
+        env: { NODE_EXTRA_CA_CERTS: cert.certFile },
+      });
+      expect(trusted.code).toBe(0);
+      expect(trusted.stdout).toContain(`www.example.com  A     192.0.2.1  ttl 60  @${doh.url}`);
+      const untrusted = await cli(['-c', join(dir.path, 'doh.yaml'), 'resolve']);
+      expect(untrusted.code).toBe(3);
+      expect(untrusted.stdout).toMatch(/www\.example\.com {2}A {5}TIMEOUT \(.*DEPTH_ZERO_SELF_SIGNED_CERT/);
+    } finally {
+      await doh.close();
+    }
+  });
+
+  it('asks a resolver on an IPv6 address', async () => {
+    const v6 = new ZoneServer();
+    const p = await v6.start('::1');
+    v6.set('www.example.com', { a: ['192.0.2.1'], aaaa: ['2001:db8::1'] });
+    try {
+      writeFileSync(
+        join(dir.path, 'v6.yaml'),
+        `resolvers: ["[::1]:${p}"]\nlists:\n  web:\n    names: [www.example.com]\n`,
+      );
+      const r = await cli(['-c', join(dir.path, 'v6.yaml'), 'resolve']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`www.example.com  AAAA  2001:db8::1  ttl 300  @[::1]:${p}`);
+    } finally {
+      await v6.stop();
+    }
+  });
+
+  it('uses the nameservers of /etc/resolv.conf when none are configured', () => {
+    const file = join(dir.path, 'resolv.conf');
+    writeFileSync(
+      file,
+      '# comment\nsearch example.com\nnameserver 127.0.0.53\nnameserver fe80::1%eth0\nnameserver 2001:db8::53\noptions edns0\n',
+    );
+    expect(systemResolvers(file).map((s) => s.label)).toEqual(['127.0.0.53', '[fe80::1]', '[2001:db8::53]']);
   });
 });

@@ -1,5 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import DNS from 'dns2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,4 +92,67 @@ export async function waitFor(check: () => boolean, timeoutMs = 10_000, what = '
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** A self-signed certificate for 127.0.0.1, made with the openssl CLI. */
+export function selfSignedCert(dir: string): { cert: string; key: string; certFile: string } {
+  const keyFile = join(dir, 'key.pem');
+  const certFile = join(dir, 'cert.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+    ],
+    { stdio: 'ignore' },
+  );
+  return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), certFile };
+}
+
+/** DNS over HTTPS (RFC 8484 POST) in front of a zone. */
+export async function startDoh(
+  zone: ZoneServer,
+  tls: { cert: string; key: string },
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server = https.createServer(tls, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method !== 'POST' || req.headers['content-type'] !== 'application/dns-message') {
+        res.writeHead(415).end();
+        return;
+      }
+      zone.respond(DNS.Packet.parse(Buffer.concat(chunks)), 'https', (answer) => {
+        const body = Buffer.isBuffer(answer) ? answer : answer.toBuffer();
+        res
+          .writeHead(200, { 'content-type': 'application/dns-message', 'content-length': body.length })
+          .end(body);
+      });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `https://127.0.0.1:${port}/dns-query`,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }

@@ -7,7 +7,9 @@ import { buildReport } from '../report/model.js';
 import { renderReport } from '../report/render.js';
 import { openDatabase } from '../store/db.js';
 import { migrate } from '../store/migrate.js';
-import { runSync, type SyncResult } from '../sync/engine.js';
+import { runSync } from '../sync/engine.js';
+import type { Change } from '../planner/types.js';
+import type { ReportModel } from '../report/model.js';
 import { ZoneServer } from './dns-server.js';
 import { changeLine } from '../cli/format.js';
 
@@ -60,7 +62,13 @@ const ROUNDS: Round[] = [
  * Offline demonstration: an embedded DNS server on 127.0.0.1 plays the Intra2net names, four
  * syncs run on a simulated clock into a scratch database and a file target, then the report.
  */
-export async function runDemo(print: (s: string) => void, log: Logger): Promise<number> {
+export interface DemoResult {
+  folder: string;
+  rounds: { title: string; at: string; exitCode: number; changes: Change[] }[];
+  report: ReportModel;
+}
+
+export async function runDemo(print: (s: string) => void, log: Logger): Promise<DemoResult> {
   const dir = mkdtempSync(join(tmpdir(), 'dnsfence-demo-'));
   const zone = new ZoneServer();
   const port = await zone.start();
@@ -88,7 +96,7 @@ targets:
   // The simulated clock ends at the real now, so the report's default period covers every round.
   const last = ROUNDS.at(-1)!.offset;
   const base = Date.now() - last;
-  let results: SyncResult[] = [];
+  const rounds: DemoResult['rounds'] = [];
   try {
     print(`dnsfence demo: DNS server on 127.0.0.1:${port}, scratch folder ${dir}\n`);
     for (const [i, round] of ROUNDS.entries()) {
@@ -101,9 +109,9 @@ targets:
         clock: () => new Date(at),
         log,
       });
-      results = [...results, result];
-      print(`\nround ${i + 1} (${new Date(at).toISOString()}): ${round.title}`);
       const changes = result.targets.flatMap((t) => t.changes);
+      rounds.push({ title: round.title, at: new Date(at).toISOString(), exitCode: result.exitCode, changes });
+      print(`\nround ${i + 1} (${new Date(at).toISOString()}): ${round.title}`);
       for (const c of changes) print(`  ${changeLine(c)}`);
       if (changes.length === 0) print('  no change');
       print(
@@ -116,7 +124,7 @@ targets:
     print(`The list files are in ${join(dir, 'lists')}; for example i2n_https.txt:\n`);
     print(readFileSync(join(dir, 'lists', 'i2n_https.txt'), 'utf8'));
     print(`Try: npx dnsfence -c ${configPath} status   (or report --format csv, audit verify)`);
-    return 0;
+    return { folder: dir, rounds, report: model };
   } finally {
     db.close();
     await zone.stop();

@@ -42,7 +42,8 @@ export class ZoneServer {
     for (let attempt = 0; attempt < 20; attempt++) {
       const handler = (req: DNS.Packet, send: (r: DNS.Packet | Buffer) => void, client: unknown) =>
         this.handle(req, send, client);
-      const udp = DNS.createUDPServer(handler as DNS.DnsHandler);
+      const udp = DNS.createUDPServer({ type: host.includes(':') ? 'udp6' : 'udp4' } as DNS.UdpServerOptions);
+      udp.on('request', handler);
       const tcp = DNS.createTCPServer(handler as DNS.DnsHandler);
       udp.on('requestError', () => undefined);
       tcp.on('requestError', () => undefined);
@@ -72,16 +73,21 @@ export class ZoneServer {
   }
 
   private handle(request: DNS.Packet, send: (r: DNS.Packet | Buffer) => void, client: unknown): void {
+    this.respond(request, client instanceof net.Socket ? 'tcp' : 'udp', send);
+  }
+
+  /** Answers one request as the zone says; `send` is not called for a dropped query. */
+  respond(request: DNS.Packet, via: 'udp' | 'tcp' | 'https', send: (r: DNS.Packet | Buffer) => void): void {
     const question = request.questions[0];
     if (!question) return;
-    const viaTcp = client instanceof net.Socket;
+    const viaTcp = via !== 'udp';
     const typeName =
       question.type === Packet.TYPE.AAAA
         ? 'AAAA'
         : question.type === Packet.TYPE.A
           ? 'A'
           : String(question.type);
-    this.log.push(`${viaTcp ? 'tcp' : 'udp'} ${question.name} ${typeName}`);
+    this.log.push(`${via} ${question.name} ${typeName}`);
     const entry = this.zone.get(question.name.toLowerCase());
     const reply = () => this.reply(request, question, entry, viaTcp, send);
     if (entry?.delayMs) setTimeout(reply, entry.delayMs);

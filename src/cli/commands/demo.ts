@@ -11,7 +11,9 @@ export function registerDemo(program: Command): void {
     .action(
       exitWith(async (_opts: unknown, cmd: Command) => {
         const ctx = new Context(cmd);
-        return runDemo((s) => ctx.print(s), ctx.log);
+        const result = await runDemo((s) => (ctx.json ? undefined : ctx.print(s)), ctx.log);
+        if (ctx.json) ctx.printJson(result);
+        return 0;
       }),
     );
 }
