@@ -60,6 +60,16 @@ export class Resolver {
     const type = TYPE_OF[family];
     let chain = [name];
     let ttl: number | undefined;
+    const failed = (outcome: Outcome, detail: string, resolver = ''): LookupResult => ({
+      name,
+      family,
+      outcome,
+      addresses: [],
+      ttl: undefined,
+      chain,
+      resolver,
+      detail,
+    });
     try {
       for (let hop = 0; hop <= MAX_CHAIN; hop++) {
         const { result, resolver } = await this.ask(chain.at(-1) as string, type, chain);
@@ -68,18 +78,7 @@ export class Resolver {
           ttl = min(ttl, result.ttl);
           continue;
         }
-        if (result.kind === 'retry') {
-          return {
-            name,
-            family,
-            outcome: result.outcome,
-            addresses: [],
-            ttl: undefined,
-            chain,
-            resolver,
-            detail: result.detail,
-          };
-        }
+        if (result.kind === 'retry') return failed(result.outcome, result.detail, resolver);
         return {
           name,
           family,
@@ -91,28 +90,10 @@ export class Resolver {
           ...(result.detail ? { detail: result.detail } : {}),
         };
       }
-      return {
-        name,
-        family,
-        outcome: 'malformed',
-        addresses: [],
-        ttl: undefined,
-        chain,
-        resolver: '',
-        detail: `CNAME chain longer than ${MAX_CHAIN}`,
-      };
+      return failed('malformed', `CNAME chain longer than ${MAX_CHAIN}`);
     } catch (err) {
       // A bug must not take the whole run down: report it as this name's failure.
-      return {
-        name,
-        family,
-        outcome: 'malformed',
-        addresses: [],
-        ttl: undefined,
-        chain,
-        resolver: '',
-        detail: `internal error: ${(err as Error).message}`,
-      };
+      return failed('malformed', `internal error: ${(err as Error).message}`);
     }
   }
 
