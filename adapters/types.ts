@@ -19,6 +19,8 @@ export interface ApplyResult {
   applied: Change[];
   /** Set when some or all changes were not applied. */
   error?: string;
+  /** Warnings about what was applied (e.g. saved, but not active yet). */
+  messages?: string[];
 }
 
 /**
@@ -29,6 +31,15 @@ export interface Adapter {
   readonly target: string;
   /** Address families this target holds. */
   readonly families: readonly Family[];
+  /** Warnings found while setting up (secret file modes, plain http, …). */
+  readonly warnings?: readonly string[];
+  /** False for an address this target cannot hold (an OPNsense host alias holds no prefixes). */
+  accepts?(address: string): boolean;
+  /**
+   * True when the firewall still has work from an earlier write to finish (a pf refresh OPNsense
+   * skipped): the sync then calls `apply([])` even without changes.
+   */
+  pending?(): boolean;
   /** Owned entries per list (keyed by the configured list name), normalised. Throws UserError. */
   read(lists: ListRef[]): Promise<Map<string, Set<string>>>;
   apply(updates: ListUpdate[]): Promise<ApplyResult>;

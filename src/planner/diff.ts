@@ -31,6 +31,8 @@ export interface DiffInput {
   applied: ReadonlyMap<string, Applied>;
   /** Families the target can hold. */
   families: readonly Family[];
+  /** False for entries the target cannot hold at all (an OPNsense host alias takes no prefixes). */
+  accepts?: (address: string) => boolean;
   familyOf: (address: string) => Family;
 }
 
@@ -39,7 +41,9 @@ export function diffList(input: DiffInput): ListDiff {
   const { target, desired, actual, applied } = input;
   const list = desired.list;
   const families = new Set(input.families);
-  const want = [...desired.entries.values()].filter((e) => families.has(e.family));
+  const want = [...desired.entries.values()].filter(
+    (e) => families.has(e.family) && (input.accepts?.(e.address) ?? true),
+  );
   const wanted = new Set(want.map((e) => e.address));
   const add: Change[] = [];
   const remove: Change[] = [];

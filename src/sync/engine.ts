@@ -78,6 +78,7 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
   const targets = scope(config.targets, options.targets, 'target', config.file);
   // Build every adapter first: an unusable target type is a configuration error (exit 2), found before any work.
   const adapters = new Map(targets.map((t) => [t.name, createAdapter(t, config.file)]));
+  for (const a of adapters.values()) for (const w of a.warnings ?? []) log.warn(w);
   const start = clock();
   const runId = options.dryRun ? undefined : beginRun(db, options.command, config.hash, start);
 
@@ -205,8 +206,17 @@ async function syncTarget(
         actual: actual.get(ref.list) ?? new Set(),
         applied: loadApplied(db, target.name, ref.list),
         families: adapter.families,
+        ...(adapter.accepts ? { accepts: (a: string) => adapter.accepts!(a) } : {}),
         familyOf,
       });
+      const refused = [...(desired.get(ref.list)?.entries.keys() ?? [])].filter(
+        (a) => adapter.accepts && !adapter.accepts(a),
+      );
+      if (refused.length > 0) {
+        const note = `${target.name}/${ref.list}: ${refused.join(', ')} cannot be held by a ${target.type} target; left out`;
+        if (options.dryRun) result.messages.push(note);
+        else options.log.debug(note);
+      }
       const verdict = applySafety(diff, config.safety.maxRemove, options.force);
       if (verdict.message) result.messages.push(verdict.message);
       result.held.push(...verdict.held);
@@ -228,8 +238,11 @@ async function syncTarget(
     }
     if (result.recorded.length > 0)
       db.transaction(() => appendAudit(db, runId, options.clock(), result.recorded))();
-    if (updates.length === 0) return { ...result, outcome: result.held.length > 0 ? 'held' : 'unchanged' };
+    const pending = adapter.pending?.() ?? false;
+    if (updates.length === 0 && !pending)
+      return { ...result, outcome: result.held.length > 0 ? 'held' : 'unchanged' };
     const applied = await adapter.apply(updates);
+    result.messages.push(...(applied.messages ?? []));
     if (applied.applied.length > 0)
       db.transaction(() => appendAudit(db, runId, options.clock(), applied.applied))();
     result.changes = applied.applied;
