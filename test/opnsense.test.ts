@@ -194,6 +194,21 @@ describe('OPNsense adapter against a fake OPNsense', () => {
     expect(content('web')).toContain('192.0.2.3');
   });
 
+  it('shows OPNsense validation answers field by field', async () => {
+    config();
+    opn.failNext(/add_item/, {
+      status: 200,
+      body: '{"result":"failed","validations":{"alias.name":"An alias with this name already exists.","alias.content":"Entry \\"x\\" is not a valid hostname, IP address or range."}}',
+    });
+    const r = await run('sync');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      'alias web: OPNsense refused the change (alias.name: An alias with this name already exists.; alias.content: Entry "x" is not a valid hostname, IP address or range.)',
+    );
+    // The other list was still written: one refusal does not stop the rest.
+    expect(content('partner')).toEqual(['198.51.100.1', '203.0.113.7']);
+  });
+
   it('malformed JSON, a dropped connection and a stalled server are clear errors', async () => {
     config();
     opn.failNext(/get_alias_uuid\/web/, { status: 200, body: '<html>proxy error</html>' });
