@@ -1,13 +1,13 @@
 import type { TargetConfig } from '../src/config/types.js';
-import { ConfigError } from '../src/errors.js';
 import { FileAdapter } from './file/index.js';
+import { MikrotikAdapter } from './mikrotik/index.js';
 import { NftablesAdapter } from './nftables/index.js';
 import { OpnsenseAdapter } from './opnsense/index.js';
 import type { Adapter } from './types.js';
 
 export type { Adapter, ApplyResult, ListRef, ListUpdate } from './types.js';
 
-export function createAdapter(target: TargetConfig, file: string): Adapter {
+export function createAdapter(target: TargetConfig): Adapter {
   switch (target.type) {
     case 'nftables':
       return new NftablesAdapter(target);
@@ -16,8 +16,6 @@ export function createAdapter(target: TargetConfig, file: string): Adapter {
     case 'opnsense':
       return new OpnsenseAdapter(target);
     case 'mikrotik':
-      throw new ConfigError(
-        `${file}: targets.${target.name}.type: the ${target.type} adapter is not part of this version yet (nftables and file are)`,
-      );
+      return new MikrotikAdapter(target);
   }
 }

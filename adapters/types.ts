@@ -12,6 +12,8 @@ export interface ListUpdate extends ListRef {
   add: Change[];
   remove: Change[];
   desired: string[];
+  /** Entries that stay but whose recorded DNS names changed (targets that label entries). */
+  relabel: { address: string; names: string[] }[];
 }
 
 export interface ApplyResult {
@@ -40,6 +42,10 @@ export interface Adapter {
    * skipped): the sync then calls `apply([])` even without changes.
    */
   pending?(): boolean;
+  /** Addresses a list holds in entries dnsfence does not own (hand-made, dynamic): they count as present. */
+  foreign?(list: string): ReadonlySet<string>;
+  /** For targets that record the DNS names behind an entry (RouterOS comments): the names per owned address. */
+  labels?(list: string): ReadonlyMap<string, string[]>;
   /** Owned entries per list (keyed by the configured list name), normalised. Throws UserError. */
   read(lists: ListRef[]): Promise<Map<string, Set<string>>>;
   apply(updates: ListUpdate[]): Promise<ApplyResult>;

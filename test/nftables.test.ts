@@ -36,7 +36,7 @@ const add = (address: string): Change => ({
 const del = (address: string): Change => ({ ...add(address), action: 'removed', reason: 'expired' });
 
 function update(adds: string[], removes: string[], desired: string[]): ListUpdate {
-  return { list: 'web', remote: 'web', add: adds.map(add), remove: removes.map(del), desired };
+  return { list: 'web', remote: 'web', add: adds.map(add), remove: removes.map(del), desired, relabel: [] };
 }
 
 describe('nftables adapter (real nft in a private network namespace)', () => {
@@ -118,7 +118,14 @@ describe('nftables adapter (real nft in a private network namespace)', () => {
     const before = setElements(ns, 'inet', 'dnsfence', 'web_v4');
     // A /33 prefix is refused by nft: the batch must roll back the valid addition with it.
     const r = await a.apply([
-      { list: 'web', remote: 'web', add: [add('192.0.2.77'), add('192.0.2.0/33')], remove: [], desired: [] },
+      {
+        list: 'web',
+        remote: 'web',
+        add: [add('192.0.2.77'), add('192.0.2.0/33')],
+        remove: [],
+        desired: [],
+        relabel: [],
+      },
     ]);
     expect(r.applied).toEqual([]);
     expect(r.error).toMatch(/nft -f failed, nothing applied/);

@@ -3,15 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import { Agent, buildConnector, request } from 'undici';
 import type { TlsSettings } from '../../src/config/types.js';
 import { UserError } from '../../src/errors.js';
-
-/** `AA:BB:…` upper-case, as Node reports fingerprint256 and `openssl x509 -fingerprint` prints it. */
-export function normalizeFingerprint(text: string): string {
-  const hex = text
-    .replace(/^sha256:?/i, '')
-    .replace(/:/g, '')
-    .toUpperCase();
-  return hex.match(/.{2}/g)?.join(':') ?? hex;
-}
+import { normalizeFingerprint } from '../fingerprint.js';
 
 export interface HttpOptions {
   target: string;

@@ -16,6 +16,8 @@ export interface ListDiff {
    * target although the audit log did not know them, or gone from it while the log had them.
    */
   record: Change[];
+  /** Entries that stay but whose recorded names differ from the names producing them now. */
+  relabel: { address: string; names: string[] }[];
   /** The full content the list must hold on this target (for whole-object targets). */
   desired: string[];
   /** Owned entries on the target before the change. */
@@ -33,6 +35,10 @@ export interface DiffInput {
   families: readonly Family[];
   /** False for entries the target cannot hold at all (an OPNsense host alias takes no prefixes). */
   accepts?: (address: string) => boolean;
+  /** Addresses held by entries dnsfence does not own: present, never written, never recorded. */
+  foreign?: ReadonlySet<string>;
+  /** Names the target records per owned address, when it records any. */
+  labels?: ReadonlyMap<string, string[]>;
   familyOf: (address: string) => Family;
 }
 
@@ -49,10 +55,15 @@ export function diffList(input: DiffInput): ListDiff {
   const remove: Change[] = [];
   const record: Change[] = [];
 
+  const relabel: { address: string; names: string[] }[] = [];
   for (const e of want) {
     const onTarget = actual.has(e.address);
     const known = applied.has(e.address);
+    const label = input.labels?.get(e.address);
+    if (onTarget && label && label.join(',') !== e.names.join(','))
+      relabel.push({ address: e.address, names: e.names });
     if (onTarget && known) continue;
+    if (!onTarget && input.foreign?.has(e.address)) continue;
     if (onTarget) {
       record.push({
         target,
@@ -140,6 +151,7 @@ export function diffList(input: DiffInput): ListDiff {
     add: add.sort(byAddress),
     remove: remove.sort(byAddress),
     record: record.sort(byAddress),
+    relabel,
     desired: want.map((e) => e.address),
     ownedBefore: actual.size,
   };

@@ -77,7 +77,7 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
   const lists = scope(config.lists, options.lists, 'list', config.file);
   const targets = scope(config.targets, options.targets, 'target', config.file);
   // Build every adapter first: an unusable target type is a configuration error (exit 2), found before any work.
-  const adapters = new Map(targets.map((t) => [t.name, createAdapter(t, config.file)]));
+  const adapters = new Map(targets.map((t) => [t.name, createAdapter(t)]));
   for (const a of adapters.values()) for (const w of a.warnings ?? []) log.warn(w);
   const start = clock();
   const runId = options.dryRun ? undefined : beginRun(db, options.command, config.hash, start);
@@ -207,6 +207,8 @@ async function syncTarget(
         applied: loadApplied(db, target.name, ref.list),
         families: adapter.families,
         ...(adapter.accepts ? { accepts: (a: string) => adapter.accepts!(a) } : {}),
+        ...(adapter.foreign ? { foreign: adapter.foreign(ref.list) } : {}),
+        ...(adapter.labels ? { labels: adapter.labels(ref.list) } : {}),
         familyOf,
       });
       const refused = [...(desired.get(ref.list)?.entries.keys() ?? [])].filter(
@@ -224,13 +226,14 @@ async function syncTarget(
     }
     result.recorded = diffs.flatMap((d) => d.record);
     const updates: ListUpdate[] = diffs
-      .filter((d) => d.add.length > 0 || d.remove.length > 0)
+      .filter((d) => d.add.length > 0 || d.remove.length > 0 || d.relabel.length > 0)
       .map((d) => ({
         list: d.list,
         remote: target.lists.get(d.list) as string,
         add: d.add,
         remove: d.remove,
         desired: d.desired,
+        relabel: d.relabel,
       }));
     const planned = updates.flatMap((u) => [...u.add, ...u.remove]);
     if (options.dryRun || runId === undefined) {

@@ -32,7 +32,7 @@ export function registerCheck(program: Command): void {
         for (const list of config.lists.values()) {
           if (list.note) lines.push({ what: `list ${list.name}`, ok: true, detail: list.note });
         }
-        const adapters = [...config.targets.values()].map((t) => createAdapter(t, config.file));
+        const adapters = [...config.targets.values()].map((t) => createAdapter(t));
         if (!opts.offline) {
           const probe = [...config.lists.values()].flatMap((l) => l.names)[0] ?? 'localhost.localdomain';
           for (const server of resolversOf(config)) {
