@@ -340,6 +340,31 @@ describe('dnsfence sync, end to end', () => {
   });
 });
 
+describe('rules', () => {
+  it('prints nft rules for the Intra2net profile that real nft accepts against the synced sets', async () => {
+    zone.set('update.intra2net.com', { a: ['192.0.2.10'] });
+    zone.set('support.intra2net.com', { a: ['192.0.2.50'] });
+    writeConfig('profiles: [intra2net]', '  web:\n    names: [www.example.com]\n');
+    await sync();
+    const r = await run('rules', '--target', 'local', '--source', '192.0.2.100');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      `add rule inet ${table} forward ip saddr 192.0.2.100 ip daddr @i2n_ntp_v4 udp dport 123 accept`,
+    );
+    expect(r.stdout).toContain(`ip daddr @i2n_support_v4 tcp dport 5000-5050 accept`);
+    const script = [
+      `add chain inet ${table} forward { type filter hook forward priority filter; }`,
+      ...r.stdout.split('\n').filter((l) => l.startsWith('add rule')),
+    ];
+    ns.exec(['-f', '-'], `${script.join('\n')}\n`);
+    expect(ns.exec(['list', 'chain', 'inet', table, 'forward'])).toContain(
+      '@i2n_https_v4 tcp dport 443 accept',
+    );
+    const file = await run('rules', '--target', 'export');
+    expect(file.code).toBe(2);
+  });
+});
+
 describe('everyday commands', () => {
   it('init writes a starter file check --offline accepts, and never overwrites it', async () => {
     const path = join(dir.path, 'new.yaml');

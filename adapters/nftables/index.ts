@@ -27,6 +27,8 @@ export class NftablesAdapter implements Adapter {
   readonly families: readonly Family[];
   private existing = new Map<string, NftSet>();
   private tableExists = false;
+  /** Sets of the lists read that do not exist yet: created even while empty, so rules can use them. */
+  private missing = new Set<string>();
 
   constructor(private readonly config: NftablesTargetConfig) {
     this.target = config.name;
@@ -70,11 +72,15 @@ export class NftablesAdapter implements Adapter {
   async read(lists: ListRef[]): Promise<Map<string, Set<string>>> {
     await this.readTable();
     const out = new Map<string, Set<string>>();
+    this.missing.clear();
     for (const { list, remote } of lists) {
       const entries = new Set<string>();
       for (const family of this.families) {
         const set = this.existing.get(this.setName(remote, family));
-        if (!set) continue;
+        if (!set) {
+          this.missing.add(this.setName(remote, family));
+          continue;
+        }
         if (set.type !== SET_TYPE[family] || !set.flags.includes('interval')) {
           throw new UserError(
             `target ${this.target}: set ${this.config.table} ${set.name} exists as type ${JSON.stringify(set.type)} ` +
@@ -93,6 +99,10 @@ export class NftablesAdapter implements Adapter {
     const { family, table } = this.config;
     const lines: string[] = [];
     if (!this.tableExists) lines.push(`add table ${family} ${table}`);
+    for (const set of this.missing) {
+      const fam: Family = set.endsWith(SUFFIX.ipv4) ? 'ipv4' : 'ipv6';
+      lines.push(`add set ${family} ${table} ${set} { type ${SET_TYPE[fam]}; flags interval; }`);
+    }
     for (const u of updates) {
       for (const fam of this.families) {
         const set = this.setName(u.remote, fam);
@@ -100,8 +110,6 @@ export class NftablesAdapter implements Adapter {
         const adds = u.add.filter(ofFamily).map((c) => c.address);
         const removes = u.remove.filter(ofFamily).map((c) => c.address);
         const exists = this.existing.has(set);
-        if (!exists)
-          lines.push(`add set ${family} ${table} ${set} { type ${SET_TYPE[fam]}; flags interval; }`);
         if (adds.length === 0 && removes.length === 0) continue;
         if (exists && removes.length > 0 && (forceReplace || chooseStrategy(removes.length) === 'replace')) {
           lines.push(`flush set ${family} ${table} ${set}`);
@@ -127,7 +135,12 @@ export class NftablesAdapter implements Adapter {
     }
     if (r.code !== 0) return { applied: [], error: `nft -f failed, nothing applied: ${nftError(r.stderr)}` };
     this.tableExists = true;
+    this.missing.clear();
     return { applied: all };
+  }
+
+  pending(): boolean {
+    return this.missing.size > 0;
   }
 
   async check(): Promise<string> {

@@ -8,6 +8,7 @@ import { registerInit } from './commands/init.js';
 import { registerProfile } from './commands/profile.js';
 import { registerReport } from './commands/report.js';
 import { registerResolve } from './commands/resolve.js';
+import { registerRules } from './commands/rules.js';
 import { registerStatus } from './commands/status.js';
 import { registerSync } from './commands/sync.js';
 import { packageRoot } from '../paths.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerAudit(program);
   registerDb(program);
   registerProfile(program);
+  registerRules(program);
   registerDemo(program);
   program.commands.forEach(function override(c: Command) {
     c.exitOverride();

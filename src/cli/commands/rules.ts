@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { parseAddress } from '../../address.js';
+import { ConfigError } from '../../errors.js';
+import { renderRules, ruleSpecs } from '../../rules/render.js';
+import { Context, exitWith } from '../context.js';
+
+export function registerRules(program: Command): void {
+  program
+    .command('rules')
+    .description(
+      "print the firewall rules (nft / RouterOS / OPNsense wording) that use a target's lists with the profile's ports",
+    )
+    .requiredOption('--target <name>', 'the target whose lists the rules use')
+    .option('--source <address>', 'the host (or prefix) that needs the access, e.g. the Intra2net appliance')
+    .action(
+      exitWith(async (opts: { target: string; source?: string }, cmd: Command) => {
+        const ctx = new Context(cmd);
+        const config = ctx.loadConfig();
+        const target = config.targets.get(opts.target);
+        if (!target)
+          throw new ConfigError(
+            `--target ${opts.target}: no such target (have: ${[...config.targets.keys()].join(', ') || 'none'})`,
+          );
+        if (opts.source && !parseAddress(opts.source))
+          throw new ConfigError(`--source: "${opts.source}" is not an address or prefix`);
+        const source = opts.source ? parseAddress(opts.source)!.text : undefined;
+        if (ctx.json)
+          ctx.printJson({
+            target: target.name,
+            type: target.type,
+            lists: ruleSpecs(config, target),
+            text: renderRules(config, target, source),
+          });
+        else ctx.print(renderRules(config, target, source));
+      }),
+    );
+}
