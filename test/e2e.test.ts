@@ -330,6 +330,17 @@ describe('dnsfence sync, end to end', () => {
     expect(csv.stdout.split('\r\n').filter(Boolean)).toHaveLength(9);
     const text = await run('report', '--list', 'web', '--target', 'export');
     expect(text.stdout).toMatch(/changes\s+4 added, 0 removed/);
+    const md = await run('report', '--format', 'md');
+    expect(md.stdout).toContain('| changes | 8 added, 0 removed |');
+    expect(md.stdout).toMatch(
+      /\| .*Z \| local \| web \| added \| 192\.0\.2\.1 \| www\.example\.com \| dns \| 1 \|/,
+    );
+    const html = (await run('report', '--format', 'html')).stdout;
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toContain('<h3>local/web</h3>');
+    expect(html).toMatch(/<svg [^>]*>[\s\S]*class="add"/);
+    // Self-contained: nothing to fetch when opened offline.
+    expect(html).not.toMatch(/(src|href)=|@import|url\(/);
     const out = join(dir.path, 'report.json');
     await run('report', '--format', 'json', '--output', out);
     expect(statSync(out).mode & 0o777).toBe(0o600);

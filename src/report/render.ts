@@ -1,7 +1,8 @@
+import { renderHtml, renderMarkdown } from './markup.js';
 import type { ReportModel } from './model.js';
 
-export type ReportFormat = 'text' | 'csv' | 'json';
-export const REPORT_FORMATS: ReportFormat[] = ['text', 'csv', 'json'];
+export type ReportFormat = 'text' | 'md' | 'csv' | 'json' | 'html';
+export const REPORT_FORMATS: ReportFormat[] = ['text', 'md', 'csv', 'json', 'html'];
 
 export function renderReport(model: ReportModel, format: ReportFormat): string {
   switch (format) {
@@ -11,6 +12,10 @@ export function renderReport(model: ReportModel, format: ReportFormat): string {
       return renderCsv(model);
     case 'text':
       return renderText(model);
+    case 'md':
+      return renderMarkdown(model);
+    case 'html':
+      return renderHtml(model);
   }
 }
 

@@ -1,0 +1,147 @@
+import type { ReportModel, ReportRow } from './model.js';
+
+/** Markdown: the same summary and table as the text form, for tickets and wikis. */
+export function renderMarkdown(model: ReportModel): string {
+  const s = model.summary;
+  const cell = (v: string) => v.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const out = [
+    `# dnsfence change report`,
+    '',
+    `Period: ${model.period.since} to ${model.period.until} (UTC). Generated ${model.generatedAt}.`,
+    '',
+    '| | |',
+    '| --- | --- |',
+    `| runs | ${s.runs} (${s.failedRuns} failed) |`,
+    `| changes | ${s.added} added, ${s.removed} removed |`,
+    `| names changed | ${cell(s.namesChanged.join(', ') || '-')} |`,
+    `| names failed | ${cell(s.namesFailed.join(', ') || '-')} |`,
+    `| targets failed | ${cell(s.targetsFailed.join(', ') || '-')} |`,
+    `| audit chain | ${s.chain.verified ? 'verified' : `**BROKEN**: ${cell(s.chain.problem ?? '')}`} (${s.chain.entries} entries, head \`${s.chain.head}\`) |`,
+    '',
+  ];
+  if (model.rows.length === 0) out.push('No address entered or left a list in this period.');
+  else {
+    out.push(
+      '| time (UTC) | target | list | action | address | names | reason | run |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    );
+    for (const r of model.rows) {
+      out.push(
+        `| ${r.at} | ${cell(r.target)} | ${cell(r.list)} | ${r.action} | ${r.address} | ${cell(r.names.join(', ') || '-')} | ${r.reason}${r.detail ? `: ${cell(r.detail)}` : ''} | ${r.runId} |`,
+      );
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+const esc = (v: string) =>
+  v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+interface DayBar {
+  day: string;
+  added: number;
+  removed: number;
+}
+
+function perDay(rows: ReportRow[], since: string, until: string): DayBar[] {
+  const days: DayBar[] = [];
+  const start = Date.parse(since.slice(0, 10));
+  const end = Date.parse(until.slice(0, 10));
+  const index = new Map<string, DayBar>();
+  for (let t = start; t <= end && days.length < 400; t += 86_400_000) {
+    const day = new Date(t).toISOString().slice(0, 10);
+    const bar = { day, added: 0, removed: 0 };
+    days.push(bar);
+    index.set(day, bar);
+  }
+  for (const r of rows) {
+    const bar = index.get(r.at.slice(0, 10));
+    if (bar) bar[r.action] += 1;
+  }
+  return days;
+}
+
+/** One chart per list (small multiples on a shared scale of days). */
+function timelines(model: ReportModel): string {
+  const lists = [...new Set(model.rows.map((r) => `${r.target}/${r.list}`))].sort();
+  if (lists.length === 0) return '<p>No changes to chart.</p>';
+  return lists
+    .map(
+      (key) =>
+        `<h3>${esc(key)}</h3>\n${timeline(
+          model,
+          model.rows.filter((r) => `${r.target}/${r.list}` === key),
+        )}`,
+    )
+    .join('\n');
+}
+
+/** Additions above the axis, removals below, one column per day. Plain SVG: no script, no fonts to load. */
+function timeline(model: ReportModel, rows: ReportRow[]): string {
+  const days = perDay(rows, model.period.since, model.period.until);
+  const width = 760;
+  const height = 120;
+  const mid = height / 2;
+  const max = Math.max(1, ...days.map((d) => Math.max(d.added, d.removed)));
+  const step = width / Math.max(1, days.length);
+  const bar = Math.max(1, step * 0.7);
+  const scale = (mid - 16) / max;
+  const parts: string[] = [];
+  days.forEach((d, i) => {
+    const x = (i * step + (step - bar) / 2).toFixed(1);
+    if (d.added)
+      parts.push(
+        `<rect x="${x}" y="${(mid - d.added * scale).toFixed(1)}" width="${bar.toFixed(1)}" height="${(d.added * scale).toFixed(1)}" class="add"><title>${d.day}: ${d.added} added</title></rect>`,
+      );
+    if (d.removed)
+      parts.push(
+        `<rect x="${x}" y="${mid}" width="${bar.toFixed(1)}" height="${(d.removed * scale).toFixed(1)}" class="rm"><title>${d.day}: ${d.removed} removed</title></rect>`,
+      );
+  });
+  const first = days[0]?.day ?? '';
+  const last = days.at(-1)?.day ?? '';
+  return `<svg viewBox="0 0 ${width} ${height + 16}" role="img" aria-label="additions and removals per day">
+<line x1="0" y1="${mid}" x2="${width}" y2="${mid}" class="axis"/>
+${parts.join('\n')}
+<text x="0" y="${height + 12}">${first}</text><text x="${width}" y="${height + 12}" text-anchor="end">${last}</text>
+<text x="2" y="12">+${max}</text><text x="2" y="${height - 4}">−${max}</text>
+</svg>`;
+}
+
+/** One self-contained, printable HTML file: no external assets, readable offline. */
+export function renderHtml(model: ReportModel): string {
+  const s = model.summary;
+  const rows = model.rows
+    .map(
+      (r) =>
+        `<tr class="${r.action}"><td>${esc(r.at)}</td><td>${esc(r.target)}</td><td>${esc(r.list)}</td><td>${r.action}</td><td>${esc(r.address)}</td><td>${esc(r.names.join(', ') || '-')}</td><td>${esc(r.reason)}${r.detail ? `<br><small>${esc(r.detail)}</small>` : ''}</td><td>${r.runId}</td></tr>`,
+    )
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>dnsfence change report ${esc(model.period.since.slice(0, 10))} – ${esc(model.period.until.slice(0, 10))}</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#111}
+h1{font-size:1.4em}table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
+th{background:#eee}.summary td:first-child{font-weight:600;width:12em}tr.added td:nth-child(4){color:#075}tr.removed td:nth-child(4){color:#a10}
+.ok{color:#075;font-weight:600}.bad{color:#a10;font-weight:600}svg{width:100%;max-width:760px;height:auto;margin:1em 0}
+svg .add{fill:#2a8}svg .rm{fill:#d54}svg .axis{stroke:#888}svg text{font-size:10px;fill:#444}
+@media print{body{margin:0}tr{page-break-inside:avoid}}
+</style></head><body>
+<h1>dnsfence change report</h1>
+<p>Period ${esc(model.period.since)} to ${esc(model.period.until)} (UTC). Generated ${esc(model.generatedAt)}.</p>
+<table class="summary">
+<tr><td>Runs</td><td>${s.runs} (${s.failedRuns} failed)</td></tr>
+<tr><td>Changes</td><td>${s.added} added, ${s.removed} removed</td></tr>
+<tr><td>Names changed</td><td>${esc(s.namesChanged.join(', ') || '-')}</td></tr>
+<tr><td>Names failed</td><td>${esc(s.namesFailed.join(', ') || '-')}</td></tr>
+<tr><td>Targets failed</td><td>${esc(s.targetsFailed.join(', ') || '-')}</td></tr>
+<tr><td>Audit chain</td><td>${s.chain.verified ? '<span class="ok">verified</span>' : `<span class="bad">BROKEN</span>: ${esc(s.chain.problem ?? '')}`} — ${s.chain.entries} entries, head <code>${esc(s.chain.head)}</code></td></tr>
+</table>
+<h2>Additions and removals per day, per target and list</h2>
+${timelines(model)}
+<h2>Changes</h2>
+${model.rows.length === 0 ? '<p>No address entered or left a list in this period.</p>' : `<table><thead><tr><th>Time (UTC)</th><th>Target</th><th>List</th><th>Action</th><th>Address</th><th>Names</th><th>Reason</th><th>Run</th></tr></thead><tbody>\n${rows}\n</tbody></table>`}
+</body></html>
+`;
+}
