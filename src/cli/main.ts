@@ -4,6 +4,7 @@ import { registerAudit } from './commands/audit.js';
 import { registerCheck } from './commands/check.js';
 import { registerDb } from './commands/db.js';
 import { registerDemo } from './commands/demo.js';
+import { registerHistory } from './commands/history.js';
 import { registerInit } from './commands/init.js';
 import { registerProfile } from './commands/profile.js';
 import { registerReport } from './commands/report.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerResolve(program);
   registerSync(program);
   registerStatus(program);
+  registerHistory(program);
   registerReport(program);
   registerAudit(program);
   registerDb(program);

@@ -135,10 +135,9 @@ export class Resolver {
       }
     }
     const w = worst ?? { outcome: 'timeout' as Outcome, detail: 'no resolver configured', resolver: '' };
+    const on = tried.size > 1 ? ` on ${[...tried].join(', ')}` : '';
     const suffix =
-      attempts > 1 || tried.size > 1
-        ? ` (${attempts} attempt${attempts > 1 ? 's' : ''} on ${[...tried].join(', ')})`
-        : '';
+      attempts > 1 || tried.size > 1 ? ` (${attempts} attempt${attempts > 1 ? 's' : ''}${on})` : '';
     return {
       result: { kind: 'retry', outcome: w.outcome, detail: `${w.detail}${suffix}` },
       resolver: w.resolver,

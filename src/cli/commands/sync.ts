@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
 import { acquireLock } from '../../store/lock.js';
+import { renderMetrics, writeMetricsFile } from '../../report/metrics.js';
 import { runSync } from '../../sync/engine.js';
 import { Context, exitWith } from '../context.js';
 import { formatSync, syncJson } from '../format.js';
@@ -31,10 +32,17 @@ export function registerSync(program: Command): void {
     .option('--target <name>', 'only this target (repeatable)', collect)
     .option('--list <name>', 'only this list (repeatable)', collect)
     .option('--force', 'apply removals that exceed safety.max_remove (recorded as reason forced)')
+    .option('--metrics-file <path>', 'write Prometheus textfile metrics here after the run (atomically)')
     .action(
       exitWith(
         async (
-          opts: { dryRun?: boolean; force?: boolean; target?: string[]; list?: string[] },
+          opts: {
+            dryRun?: boolean;
+            force?: boolean;
+            target?: string[];
+            list?: string[];
+            metricsFile?: string;
+          },
           cmd: Command,
         ) => run(cmd, { ...opts, dryRun: opts.dryRun ?? false, force: opts.force ?? false }, 'sync'),
       ),
@@ -43,7 +51,7 @@ export function registerSync(program: Command): void {
 
 async function run(
   cmd: Command,
-  opts: { dryRun: boolean; force: boolean; target?: string[]; list?: string[] },
+  opts: { dryRun: boolean; force: boolean; target?: string[]; list?: string[]; metricsFile?: string },
   command: string,
 ): Promise<ExitCode> {
   const ctx = new Context(cmd);
@@ -69,6 +77,13 @@ async function run(
       clock: ctx.clock,
       log: ctx.log,
     });
+    if (opts.metricsFile && !opts.dryRun) {
+      const durationMs = Date.parse(result.finishedAt) - Date.parse(result.startedAt);
+      writeMetricsFile(
+        opts.metricsFile,
+        renderMetrics(db, { durationMs, exitCode: result.exitCode, finishedAt: result.finishedAt }),
+      );
+    }
     if (ctx.json) ctx.printJson(syncJson(result));
     else ctx.print(formatSync(result, ctx.options.verbose === true));
     return result.exitCode;

@@ -1,0 +1,106 @@
+import type { Db } from './db.js';
+
+export interface PresenceRow {
+  name: string;
+  family: string;
+  address: string;
+  first_seen: string;
+  last_seen: string;
+  ttl: number;
+  resolver: string;
+  chain: string | null;
+}
+
+export interface FailureRow {
+  name: string;
+  family: string;
+  outcome: string;
+  detail: string | null;
+  first_at: string;
+  last_at: string;
+  count: number;
+}
+
+export interface HeldRow {
+  target: string;
+  list: string;
+  added_at: string;
+  removed_at: string | null;
+  added_reason: string;
+  removed_reason: string | null;
+}
+
+export interface NameHistory {
+  kind: 'name';
+  name: string;
+  presence: (PresenceRow & { shared_with: string[] })[];
+  failures: FailureRow[];
+}
+
+export interface AddressHistory {
+  kind: 'address';
+  address: string;
+  presence: PresenceRow[];
+  held: HeldRow[];
+}
+
+/** Other names that produced the same address at an overlapping time. */
+function sharing(db: Db, row: PresenceRow): string[] {
+  return (
+    db
+      .prepare(
+        'SELECT DISTINCT name FROM presence WHERE address = ? AND name != ? AND first_seen <= ? AND last_seen >= ? ORDER BY name',
+      )
+      .all(row.address, row.name, row.last_seen, row.first_seen) as { name: string }[]
+  ).map((r) => r.name);
+}
+
+export function nameHistory(db: Db, name: string, since: string): NameHistory {
+  const presence = db
+    .prepare('SELECT * FROM presence WHERE name = ? AND last_seen >= ? ORDER BY first_seen, address')
+    .all(name, since) as PresenceRow[];
+  const failures = db
+    .prepare('SELECT * FROM failures WHERE name = ? AND last_at >= ? ORDER BY first_at')
+    .all(name, since) as FailureRow[];
+  return {
+    kind: 'name',
+    name,
+    presence: presence.map((p) => ({ ...p, shared_with: sharing(db, p) })),
+    failures,
+  };
+}
+
+/** Which names produced an address, and when it entered and left which list on which target. */
+export function addressHistory(db: Db, address: string, since: string): AddressHistory {
+  const presence = db
+    .prepare('SELECT * FROM presence WHERE address = ? AND last_seen >= ? ORDER BY first_seen, name')
+    .all(address, since) as PresenceRow[];
+  const events = db
+    .prepare('SELECT target, list, action, at, reason FROM audit WHERE address = ? ORDER BY seq')
+    .all(address) as { target: string; list: string; action: string; at: string; reason: string }[];
+  const open = new Map<string, HeldRow>();
+  const held: HeldRow[] = [];
+  for (const e of events) {
+    const key = `${e.target}\u0000${e.list}`;
+    if (e.action === 'added') {
+      const row: HeldRow = {
+        target: e.target,
+        list: e.list,
+        added_at: e.at,
+        removed_at: null,
+        added_reason: e.reason,
+        removed_reason: null,
+      };
+      open.set(key, row);
+      held.push(row);
+    } else {
+      const row = open.get(key);
+      if (row) {
+        row.removed_at = e.at;
+        row.removed_reason = e.reason;
+        open.delete(key);
+      }
+    }
+  }
+  return { kind: 'address', address, presence, held: held.filter((h) => (h.removed_at ?? '9999') >= since) };
+}
