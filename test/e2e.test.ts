@@ -37,7 +37,7 @@ beforeEach(() => {
   // A wrapper around nft in the namespace that logs every call and can pause after a write.
   writeFileSync(
     join(dir.path, 'nft'),
-    `#!/bin/sh\necho "$*" >> ${dir.path}/nft.log\n${ns.nft.join(' ')} "$@"\nrc=$?\nif [ "$1" = "-f" ] && [ -f ${dir.path}/pause ]; then sleep 30; fi\nexit $rc\n`,
+    `#!/bin/sh\necho "$*" >> ${dir.path}/nft.log\n${ns.nft.join(' ')} "$@"\nrc=$?\nif [ "$1" = "-f" ] && [ -f ${dir.path}/pause ]; then sleep $(cat ${dir.path}/pause); fi\nexit $rc\n`,
   );
   chmodSync(join(dir.path, 'nft'), 0o755);
 });
@@ -233,7 +233,7 @@ describe('dnsfence sync, end to end', () => {
 
   it('a sync killed with SIGKILL after the firewall write is completed by the next one', async () => {
     writeConfig();
-    writeFileSync(join(dir.path, 'pause'), '');
+    writeFileSync(join(dir.path, 'pause'), '30');
     const victim = sync();
     await waitFor(() => nftWrites() === 1, 10_000, 'the nft write');
     process.kill(victim.pid, 'SIGKILL');
@@ -387,6 +387,72 @@ describe('history, db info and metrics', () => {
     };
     expect(info.schemaVersion).toBe(1);
     expect(info.rows.audit).toBe(8);
+  });
+});
+
+describe('watch', () => {
+  it('follows a DNS change within TTL + 2 s, keeps the lock, and lets read-only commands run', async () => {
+    zone.set('www.example.com', { a: ['192.0.2.1'], aaaa: ['2001:db8::1'], ttl: 2 });
+    writeConfig();
+    const watcher = run('watch', '--min-interval', '1s', '--max-interval', '1h');
+    try {
+      await waitFor(() => v4().includes('192.0.2.1'), 10_000, 'the first sync');
+      const concurrent = await sync();
+      expect(concurrent.code).toBe(4);
+      expect(concurrent.stderr).toMatch(new RegExp(`pid ${watcher.pid} .*\\(dnsfence watch`));
+      expect((await run('status')).code).toBe(0);
+      zone.set('www.example.com', { a: ['192.0.2.99'], aaaa: ['2001:db8::1'], ttl: 2 });
+      const changed = Date.now();
+      await waitFor(() => v4().includes('192.0.2.99'), 4000, 'the change to reach nft within TTL + 2 s');
+      expect(Date.now() - changed).toBeLessThanOrEqual(4000);
+      expect(listFile()).toContain('192.0.2.99');
+    } finally {
+      process.kill(watcher.pid, 'SIGTERM');
+    }
+    const done = await watcher;
+    expect(done.code).toBe(0);
+    expect(done.stderr).toMatch(/local {2}web {2}\+ 192\.0\.2\.99 {2}www\.example\.com {2}\(dns\)/);
+    expect(done.stderr).toMatch(/watch: stopped/);
+    expect(existsSync(join(dir.path, 'dnsfence.db.lock'))).toBe(false);
+  });
+
+  it('refuses a broken configuration on SIGHUP, keeps the old one; SIGTERM finishes the push in flight', async () => {
+    zone.set('www.example.com', { a: ['192.0.2.1'], aaaa: ['2001:db8::1'], ttl: 1 });
+    writeConfig();
+    const watcher = run('--json', 'watch', '--min-interval', '1s');
+    await waitFor(() => v4().includes('192.0.2.1'), 10_000, 'the first sync');
+    const good = readFileSync(join(dir.path, 'dnsfence.yaml'), 'utf8');
+    writeFileSync(join(dir.path, 'dnsfence.yaml'), 'lists: [broken\n');
+    process.kill(watcher.pid, 'SIGHUP');
+    await sleep(500);
+    writeFileSync(join(dir.path, 'dnsfence.yaml'), good);
+    // Still following DNS with the old configuration.
+    writeFileSync(join(dir.path, 'pause'), '2');
+    zone.set('www.example.com', { a: ['192.0.2.50'], aaaa: ['2001:db8::1'], ttl: 1 });
+    const writes = nftWrites();
+    await waitFor(() => nftWrites() > writes, 8000, 'the next nft write');
+    process.kill(watcher.pid, 'SIGTERM');
+    const done = await watcher;
+    expect(done.code).toBe(0);
+    const events = done.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { level: string; message: string });
+    expect(
+      events.some(
+        (e) =>
+          e.level === 'error' &&
+          /new configuration refused, keeping the old one: .*invalid YAML/.test(e.message),
+      ),
+    ).toBe(true);
+    expect(events.some((e) => /\+ 192\.0\.2\.50/.test(e.message))).toBe(true);
+    expect(v4()).toContain('192.0.2.50');
+    // The push that was in flight at SIGTERM is in the audit log.
+    const db = new Database(join(dir.path, 'dnsfence.db'), { readonly: true });
+    expect(
+      db.prepare("SELECT count(*) AS n FROM audit WHERE address = '192.0.2.50' AND target = 'local'").get(),
+    ).toEqual({ n: 1 });
+    db.close();
   });
 });
 

@@ -88,7 +88,14 @@ export function cli(
 
 export async function waitFor(check: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
   const start = Date.now();
-  while (!check()) {
+  const safe = () => {
+    try {
+      return check();
+    } catch {
+      return false; // not there yet (a set not created, a file not written)
+    }
+  };
+  while (!safe()) {
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }

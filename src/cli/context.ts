@@ -22,9 +22,10 @@ export class Context {
   readonly clock: Clock = systemClock;
   private config: Config | undefined;
 
-  constructor(command: Command) {
+  constructor(command: Command, settings: { jsonLogs?: boolean } = {}) {
     this.options = command.optsWithGlobals() as GlobalOptions;
-    this.log = stderrLogger(this.options.verbose ? 'debug' : this.options.quiet ? 'warn' : 'info', false);
+    const level = this.options.verbose ? 'debug' : this.options.quiet ? 'warn' : 'info';
+    this.log = stderrLogger(level, settings.jsonLogs === true && this.options.json === true);
   }
 
   get json(): boolean {

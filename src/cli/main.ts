@@ -12,6 +12,7 @@ import { registerResolve } from './commands/resolve.js';
 import { registerRules } from './commands/rules.js';
 import { registerStatus } from './commands/status.js';
 import { registerSync } from './commands/sync.js';
+import { registerWatch } from './commands/watch.js';
 import { packageRoot } from '../paths.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerCheck(program);
   registerResolve(program);
   registerSync(program);
+  registerWatch(program);
   registerStatus(program);
   registerHistory(program);
   registerReport(program);

@@ -1,0 +1,186 @@
+import type { Family } from '../address.js';
+import type { Config } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { Resolver } from '../resolver/resolver.js';
+import { isSuccess, type LookupResult } from '../resolver/types.js';
+import type { Db } from '../store/db.js';
+import { recordLookup } from '../store/observations.js';
+import type { Clock } from '../time.js';
+import { changeLine } from '../cli/format.js';
+import { runSync, type SyncResult } from './engine.js';
+import { questionsOf, resolversOf } from './resolve-all.js';
+
+export interface WatchOptions {
+  minIntervalMs: number;
+  maxIntervalMs: number;
+  clock: Clock;
+  log: Logger;
+  /** Returns the new configuration, or throws (the old one is kept). Called on SIGHUP. */
+  reload: () => Config;
+  /** Called after every sync, e.g. to write metrics. */
+  afterSync?: (result: SyncResult) => void;
+}
+
+interface Slot {
+  name: string;
+  family: Family;
+  due: number;
+  /** Consecutive failures, for the backoff. */
+  failures: number;
+  /** The last answer, to notice a change. */
+  last: string | undefined;
+}
+
+const BACKOFF_START_MS = 5000;
+
+/** When to ask again: at TTL expiry, clamped; failures back off from 5 s, doubling, up to the maximum. */
+export function nextDelay(result: LookupResult, failures: number, minMs: number, maxMs: number): number {
+  if (!isSuccess(result.outcome)) return Math.min(maxMs, BACKOFF_START_MS * 2 ** Math.max(0, failures - 1));
+  const ttlMs = (result.ttl ?? maxMs / 1000) * 1000;
+  return Math.min(maxMs, Math.max(minMs, ttlMs));
+}
+
+function fingerprint(r: LookupResult): string {
+  return `${r.outcome}|${r.addresses
+    .map((a) => a.address)
+    .sort()
+    .join(',')}`;
+}
+
+/**
+ * The long-running loop: every name is asked again when its TTL expires (clamped to the interval
+ * bounds); a list is synced as soon as an answer for one of its names changes, and every list at
+ * least once per maximum interval so that retention expiry and drift are handled too.
+ */
+export class Watcher {
+  private slots = new Map<string, Slot>();
+  private stopping = false;
+  private wake: (() => void) | undefined;
+  private pendingReload = false;
+  private lastFullSync = 0;
+
+  constructor(
+    private config: Config,
+    private readonly db: Db,
+    private readonly options: WatchOptions,
+  ) {
+    this.reschedule();
+  }
+
+  private reschedule(): void {
+    const now = this.options.clock().getTime();
+    const next = new Map<string, Slot>();
+    for (const q of questionsOf(this.config.lists.values())) {
+      const key = `${q.name}|${q.family}`;
+      next.set(key, this.slots.get(key) ?? { ...q, due: now, failures: 0, last: undefined });
+    }
+    this.slots = next;
+  }
+
+  stop(): void {
+    this.stopping = true;
+    this.wake?.();
+  }
+
+  requestReload(): void {
+    this.pendingReload = true;
+    this.wake?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(0, ms));
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  private reload(): void {
+    this.pendingReload = false;
+    try {
+      this.config = this.options.reload();
+      this.reschedule();
+      this.lastFullSync = 0;
+      this.options.log.info(
+        `watch: configuration reloaded: ${this.slots.size} lookups, ${this.config.targets.size} target(s)`,
+      );
+    } catch (err) {
+      this.options.log.error(
+        `watch: new configuration refused, keeping the old one: ${(err as Error).message}`,
+      );
+    }
+  }
+
+  async run(): Promise<number> {
+    const { log, clock } = this.options;
+    log.info(
+      `watch: ${this.slots.size} lookups, ${this.config.lists.size} list(s), ${this.config.targets.size} target(s)`,
+    );
+    let resolver = new Resolver({ servers: resolversOf(this.config), ...this.config.resolve });
+    try {
+      while (!this.stopping) {
+        if (this.pendingReload) {
+          this.reload();
+          await resolver.close();
+          resolver = new Resolver({ servers: resolversOf(this.config), ...this.config.resolve });
+        }
+        const now = clock().getTime();
+        const due = [...this.slots.values()].filter((s) => s.due <= now);
+        const fullDue = now - this.lastFullSync >= this.options.maxIntervalMs;
+        if (due.length === 0 && !fullDue) {
+          const next = Math.min(
+            ...[...this.slots.values()].map((s) => s.due),
+            this.lastFullSync + this.options.maxIntervalMs,
+          );
+          await this.sleep(next - now);
+          continue;
+        }
+        const results = await Promise.all(due.map((s) => resolver.lookup(s.name, s.family)));
+        const changedNames = new Set<string>();
+        const after = clock().getTime();
+        results.forEach((r, i) => {
+          const slot = due[i] as Slot;
+          slot.failures = isSuccess(r.outcome) ? 0 : slot.failures + 1;
+          slot.due =
+            after + nextDelay(r, slot.failures, this.options.minIntervalMs, this.options.maxIntervalMs);
+          const fp = fingerprint(r);
+          if (slot.last !== undefined && slot.last !== fp) changedNames.add(r.name);
+          if (slot.last === undefined) changedNames.add(r.name);
+          slot.last = fp;
+        });
+        const lists = fullDue
+          ? [...this.config.lists.keys()]
+          : [...this.config.lists.values()]
+              .filter((l) => l.names.some((n) => changedNames.has(n)))
+              .map((l) => l.name);
+        if (lists.length === 0) {
+          // Nothing changed: the answers are still recorded, so history and stale_limit stay right.
+          this.db.transaction(() => {
+            for (const r of results) recordLookup(this.db, r, clock());
+          })();
+          continue;
+        }
+        // A push in flight is finished before a stop takes effect: the loop only checks between syncs.
+        const result = await runSync(this.config, this.db, {
+          command: 'watch',
+          dryRun: false,
+          force: false,
+          lists,
+          clock,
+          log,
+          lookups: results,
+        });
+        if (fullDue) this.lastFullSync = after;
+        for (const t of result.targets) for (const c of t.changes) log.info(changeLine(c));
+        this.options.afterSync?.(result);
+      }
+    } finally {
+      await resolver.close();
+    }
+    log.info('watch: stopped');
+    return 0;
+  }
+}
