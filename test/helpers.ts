@@ -36,7 +36,11 @@ export function netns(): {
     name,
     nft,
     exec: (args, stdin) =>
-      execFileSync(nft[0] as string, [...nft.slice(1), ...args], { input: stdin ?? '', encoding: 'utf8' }),
+      execFileSync(nft[0] as string, [...nft.slice(1), ...args], {
+        input: stdin ?? '',
+        encoding: 'utf8',
+        stdio: ['pipe', 'pipe', 'pipe'],
+      }),
     cleanup: () => execFileSync('ip', ['netns', 'del', name]),
   };
 }
