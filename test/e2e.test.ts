@@ -481,6 +481,45 @@ describe('rules', () => {
   });
 });
 
+describe('systemd', () => {
+  it('prints hardened units and a cron line that systemd-analyze accepts', async () => {
+    writeConfig();
+    const units = JSON.parse((await run('--json', 'systemd', '--interval', '10min')).stdout) as {
+      service: string;
+      timer: string;
+      cron: string;
+    };
+    expect(units.service).toMatch(
+      /^ExecStart=\S+node \S+bin\/dnsfence\.js -c \S+dnsfence\.yaml --quiet sync$/m,
+    );
+    expect(units.service).toContain('ProtectSystem=strict');
+    expect(units.service).toContain(`ReadWritePaths=${dir.path} ${join(dir.path, 'lists')}`);
+    expect(units.service).toMatch(/^CapabilityBoundingSet=CAP_NET_ADMIN$/m);
+    // nft over ssh needs no capability on this host.
+    writeFileSync(
+      join(dir.path, 'dnsfence.yaml'),
+      readFileSync(join(dir.path, 'dnsfence.yaml'), 'utf8').replace(/nft: \[.*\]/, 'nft: [ssh, fw1, nft]'),
+    );
+    const remote = JSON.parse((await run('--json', 'systemd')).stdout) as { service: string };
+    expect(remote.service).toMatch(/^CapabilityBoundingSet=$/m);
+    expect(units.timer).toContain('OnCalendar=*:0/10');
+    expect(units.timer).toContain('Persistent=true');
+    expect(units.cron).toMatch(/^\*\/10 \* \* \* \* root \S+node /);
+    const watch = JSON.parse((await run('--json', 'systemd', '--watch')).stdout) as { service: string };
+    expect(watch.service).toContain('Restart=on-failure');
+    expect(watch.service).toMatch(/ExecStart=.* watch$/m);
+    if (existsSync('/usr/bin/systemd-analyze')) {
+      writeFileSync(join(dir.path, 'dnsfence.service'), units.service);
+      writeFileSync(join(dir.path, 'dnsfence.timer'), units.timer);
+      execFileSync(
+        'systemd-analyze',
+        ['verify', '--man=no', join(dir.path, 'dnsfence.service'), join(dir.path, 'dnsfence.timer')],
+        { stdio: 'pipe' },
+      );
+    }
+  });
+});
+
 describe('everyday commands', () => {
   it('init writes a starter file check --offline accepts, and never overwrites it', async () => {
     const path = join(dir.path, 'new.yaml');

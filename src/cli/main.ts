@@ -12,6 +12,7 @@ import { registerResolve } from './commands/resolve.js';
 import { registerRules } from './commands/rules.js';
 import { registerStatus } from './commands/status.js';
 import { registerSync } from './commands/sync.js';
+import { registerSystemd } from './commands/systemd.js';
 import { registerWatch } from './commands/watch.js';
 import { packageRoot } from '../paths.js';
 import { readFileSync } from 'node:fs';
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerDb(program);
   registerProfile(program);
   registerRules(program);
+  registerSystemd(program);
   registerDemo(program);
   program.commands.forEach(function override(c: Command) {
     c.exitOverride();
