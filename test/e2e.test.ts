@@ -387,6 +387,12 @@ describe('history, db info and metrics', () => {
     };
     expect(info.schemaVersion).toBe(1);
     expect(info.rows.audit).toBe(8);
+    const tooShort = await run('db', 'prune', '--older-than', '1d');
+    expect(tooShort.code).toBe(2);
+    expect(tooShort.stderr).toMatch(/--older-than 1d: the configuration still needs 7d of history/);
+    const pruned = await run('db', 'prune', '--older-than', '400d');
+    expect(pruned.code).toBe(0);
+    expect(pruned.stdout).toMatch(/pruned before .*: 0 audit entries .* audit chain verified/);
   });
 });
 

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { appendAudit, verifyAudit } from '../src/store/audit.js';
 import { openDatabase, type Db } from '../src/store/db.js';
 import { acquireLock } from '../src/store/lock.js';
+import { prune } from '../src/store/prune.js';
 import { loadMigrations, migrate, schemaVersion } from '../src/store/migrate.js';
 import { loadSightings, recordLookup } from '../src/store/observations.js';
 import type { LookupResult } from '../src/resolver/types.js';
@@ -49,13 +50,16 @@ describe('store', () => {
     expect(schemaVersion(db)).toBe(loadMigrations().at(-1)!.version);
     expect(migrate(db, path)).toEqual([]);
     const rows = db.prepare('SELECT version, name FROM schema_migrations').all();
-    expect(rows).toEqual([{ version: 1, name: 'initial' }]);
+    expect(rows).toEqual([
+      { version: 1, name: 'initial' },
+      { version: 2, name: 'audit_checkpoints' },
+    ]);
   });
 
   it('refuses a database from a newer schema', () => {
     db.prepare("INSERT INTO schema_migrations VALUES (999, 'future', '2030-01-01')").run();
     expect(() => migrate(db, path)).toThrow(
-      /schema version 999 is newer than this dnsfence knows \(1\); upgrade dnsfence/,
+      /schema version 999 is newer than this dnsfence knows \(2\); upgrade dnsfence/,
     );
   });
 
@@ -161,6 +165,33 @@ describe('audit log', () => {
     )();
     db.exec('DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq = 2');
     expect(verifyAudit(db)).toMatchObject({ ok: false, firstBad: { seq: 3, problem: 'entry 2 is missing' } });
+  });
+});
+
+describe('pruning', () => {
+  it('cuts old history and keeps the audit chain verifiable through a checkpoint; tampering is still found', () => {
+    db.prepare(
+      "INSERT INTO runs (id, command, started_at, outcome, config_hash, pid) VALUES (1, 'sync', 'x', 'ok', 'h', 1)",
+    ).run();
+    const change = (address: string) => ({
+      target: 'fw',
+      list: 'web',
+      action: 'added' as const,
+      address,
+      names: ['a.example.com'],
+      reason: 'dns' as const,
+    });
+    db.transaction(() => appendAudit(db, 1, at(0), [change('192.0.2.1'), change('192.0.2.2')]))();
+    db.transaction(() => appendAudit(db, 1, at(100), [change('192.0.2.3'), change('192.0.2.4')]))();
+    db.transaction(() => recordLookup(db, answer('old.example.com', ['192.0.2.9']), at(0)))();
+    db.transaction(() => recordLookup(db, answer('new.example.com', ['192.0.2.8']), at(100)))();
+    const result = prune(db, at(50), at(200));
+    expect(result).toMatchObject({ audit: 2, presence: 1 });
+    expect(db.prepare('SELECT seq FROM audit ORDER BY seq').all()).toEqual([{ seq: 3 }, { seq: 4 }]);
+    expect(verifyAudit(db)).toMatchObject({ ok: true, entries: 2 });
+    expect(() => db.prepare('DELETE FROM audit WHERE seq = 3').run()).toThrow(/append-only/);
+    db.exec("DROP TRIGGER audit_no_update; UPDATE audit SET address = '203.0.113.1' WHERE seq = 3");
+    expect(verifyAudit(db)).toMatchObject({ ok: false, firstBad: { seq: 3 } });
   });
 });
 

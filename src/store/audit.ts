@@ -94,8 +94,14 @@ export interface AuditVerdict {
 
 /** Recomputes the whole chain. Streams rows, so memory stays flat on large logs. */
 export function verifyAudit(db: Db): AuditVerdict {
-  let prev = GENESIS_HASH;
-  let expectedSeq: number | undefined;
+  // After `db prune`, the chain starts at the latest checkpoint: the hash of the last entry cut.
+  const checkpoint = db
+    .prepare(
+      'SELECT pruned_through_seq AS seq, head_hash AS hash FROM audit_checkpoints ORDER BY id DESC LIMIT 1',
+    )
+    .get() as { seq: number; hash: string } | undefined;
+  let prev = checkpoint?.hash ?? GENESIS_HASH;
+  let expectedSeq: number | undefined = checkpoint ? checkpoint.seq + 1 : undefined;
   let count = 0;
   for (const row of db.prepare('SELECT * FROM audit ORDER BY seq').iterate() as Iterable<AuditEntry>) {
     count += 1;

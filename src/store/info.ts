@@ -10,7 +10,7 @@ export interface DbInfo {
   oldest: { presence: string | null; audit: string | null; run: string | null };
 }
 
-const TABLES = ['runs', 'lookups', 'presence', 'failures', 'applied', 'pushes', 'audit'];
+const TABLES = ['runs', 'lookups', 'presence', 'failures', 'applied', 'pushes', 'audit', 'audit_checkpoints'];
 
 function size(path: string): number {
   try {

@@ -4,9 +4,57 @@ import { migrate, schemaVersion } from '../../store/migrate.js';
 import { openDatabase } from '../../store/db.js';
 import { Context, exitWith } from '../context.js';
 import { dbInfo } from '../../store/info.js';
+import { prune } from '../../store/prune.js';
+import { verifyAudit } from '../../store/audit.js';
+import { ConfigError, ExitCode } from '../../errors.js';
+import { formatDuration, parseDuration } from '../../time.js';
 
 export function registerDb(program: Command): void {
   const db = program.command('db').description('schema and housekeeping');
+  db.command('prune')
+    .description(
+      'remove history older than a duration; the audit chain stays verifiable through a checkpoint',
+    )
+    .requiredOption('--older-than <duration>', 'e.g. 400d')
+    .action(
+      exitWith(async (opts: { olderThan: string }, cmd: Command) => {
+        const ctx = new Context(cmd);
+        const config = ctx.loadConfig();
+        const ms = parseDuration(opts.olderThan);
+        if (ms === undefined)
+          throw new ConfigError(`--older-than: "${opts.olderThan}" is not a duration such as 400d`);
+        // Observations inside retention or stale_limit still decide what the lists hold.
+        const needed = Math.max(config.staleLimitMs, ...[...config.lists.values()].map((l) => l.retentionMs));
+        if (ms < needed) {
+          throw new ConfigError(
+            `--older-than ${opts.olderThan}: the configuration still needs ${formatDuration(needed)} of history (retention, stale_limit)`,
+          );
+        }
+        const lock = acquireLock(config.database, 'db prune', ctx.clock());
+        try {
+          const handle = ctx.openWritable();
+          try {
+            const now = ctx.clock();
+            const result = prune(handle, new Date(now.getTime() - ms), now);
+            handle.pragma('wal_checkpoint(TRUNCATE)');
+            handle.exec('VACUUM');
+            const verdict = verifyAudit(handle);
+            if (ctx.json) ctx.printJson({ ...result, auditVerified: verdict.ok });
+            else {
+              ctx.print(
+                `pruned before ${result.cutoff}: ${result.audit} audit entries (checkpointed), ${result.presence} answers, ` +
+                  `${result.failures} failure records, ${result.runs} runs; audit chain ${verdict.ok ? 'verified' : 'BROKEN'}`,
+              );
+            }
+            return verdict.ok ? ExitCode.ok : ExitCode.failed;
+          } finally {
+            handle.close();
+          }
+        } finally {
+          lock.release();
+        }
+      }),
+    );
   db.command('info')
     .description('schema version, file sizes, row counts, oldest entries (read-only)')
     .action(

@@ -1,0 +1,50 @@
+import type { Db } from './db.js';
+
+export interface PruneResult {
+  cutoff: string;
+  audit: number;
+  presence: number;
+  failures: number;
+  pushes: number;
+  runs: number;
+}
+
+const NO_DELETE_TRIGGER = `CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN
+  SELECT RAISE(ABORT, 'the audit log is append-only');
+END`;
+
+/**
+ * Removes history older than `cutoff` in one transaction. The audit entries cut from the front of
+ * the chain are replaced by a checkpoint holding the hash of the last one, so the rest of the chain
+ * still verifies.
+ */
+export function prune(db: Db, cutoff: Date, now: Date): PruneResult {
+  const c = cutoff.toISOString();
+  return db
+    .transaction((): PruneResult => {
+      const last = db.prepare('SELECT seq, hash FROM audit WHERE at < ? ORDER BY seq DESC LIMIT 1').get(c) as
+        { seq: number; hash: string } | undefined;
+      let audit = 0;
+      if (last) {
+        // The only deletion the log ever allows, and only of a prefix: the trigger is lifted inside this transaction.
+        db.exec('DROP TRIGGER audit_no_delete');
+        audit = db.prepare('DELETE FROM audit WHERE seq <= ?').run(last.seq).changes;
+        db.exec(NO_DELETE_TRIGGER);
+        db.prepare(
+          'INSERT INTO audit_checkpoints (at, pruned_through_seq, head_hash, pruned_entries, older_than) VALUES (?, ?, ?, ?, ?)',
+        ).run(now.toISOString(), last.seq, last.hash, audit, c);
+      }
+      const presence = db.prepare('DELETE FROM presence WHERE last_seen < ?').run(c).changes;
+      const failures = db.prepare('DELETE FROM failures WHERE last_at < ?').run(c).changes;
+      const pushes = db.prepare('DELETE FROM pushes WHERE at < ?').run(c).changes;
+      const runs = db
+        .prepare(
+          `DELETE FROM runs WHERE coalesce(finished_at, started_at) < ?
+         AND id NOT IN (SELECT run_id FROM pushes) AND id NOT IN (SELECT run_id FROM audit)`,
+        )
+        .run(c).changes;
+      return { cutoff: c, audit, presence, failures, pushes, runs };
+    })
+    .immediate();
+}
