@@ -91,6 +91,19 @@ describe('MikroTik adapter against a fake RouterOS', () => {
     expect(ros.writes).toBe(writes);
   });
 
+  it('restores an entry deleted on the router by hand (drift)', async () => {
+    await start();
+    await run('sync');
+    const gone = ros.entries.findIndex((e) => e.address === '198.51.100.2');
+    ros.entries.splice(gone, 1);
+    const r = await run('sync');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      'edge  web  + 198.51.100.2  api.example.com  (drift: missing on the target; restored)',
+    );
+    expect(entries('ip')).toContain('198.51.100.2 dnsfence api.example.com');
+  });
+
   it('a router reboot loses nothing: entries have no timeout', async () => {
     await start();
     await run('sync');

@@ -123,7 +123,7 @@ export function renderHtml(model: ReportModel): string {
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#111}
 h1{font-size:1.4em}table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
-th{background:#eee}.summary td:first-child{font-weight:600;width:12em}tr.added td:nth-child(4){color:#075}tr.removed td:nth-child(4){color:#a10}
+th{background:#eee}table.changes td:first-child{white-space:nowrap}.summary td:first-child{font-weight:600;width:12em}tr.added td:nth-child(4){color:#075}tr.removed td:nth-child(4){color:#a10}
 .ok{color:#075;font-weight:600}.bad{color:#a10;font-weight:600}svg{width:100%;max-width:760px;height:auto;margin:1em 0}
 svg .add{fill:#2a8}svg .rm{fill:#d54}svg .axis{stroke:#888}svg text{font-size:10px;fill:#444}
 @media print{body{margin:0}tr{page-break-inside:avoid}}
@@ -141,7 +141,7 @@ svg .add{fill:#2a8}svg .rm{fill:#d54}svg .axis{stroke:#888}svg text{font-size:10
 <h2>Additions and removals per day, per target and list</h2>
 ${timelines(model)}
 <h2>Changes</h2>
-${model.rows.length === 0 ? '<p>No address entered or left a list in this period.</p>' : `<table><thead><tr><th>Time (UTC)</th><th>Target</th><th>List</th><th>Action</th><th>Address</th><th>Names</th><th>Reason</th><th>Run</th></tr></thead><tbody>\n${rows}\n</tbody></table>`}
+${model.rows.length === 0 ? '<p>No address entered or left a list in this period.</p>' : `<table class="changes"><thead><tr><th>Time (UTC)</th><th>Target</th><th>List</th><th>Action</th><th>Address</th><th>Names</th><th>Reason</th><th>Run</th></tr></thead><tbody>\n${rows}\n</tbody></table>`}
 </body></html>
 `;
 }
