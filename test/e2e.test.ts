@@ -97,18 +97,18 @@ describe('dnsfence sync, end to end', () => {
   });
 
   it('follows a DNS change, keeps the old address for the retention, then removes it as expired', async () => {
-    writeConfig('retention: 2s');
+    writeConfig('retention: 4s');
     await sync();
     zone.set('www.example.com', { a: ['192.0.2.2'], aaaa: ['2001:db8::1'], ttl: 60 });
     const changed = await sync();
     expect(changed.code).toBe(0);
     expect(changed.stdout).toContain('+ 192.0.2.2  www.example.com  (dns)');
     expect(v4()).toContain('192.0.2.1');
-    await sleep(2200);
+    await sleep(4200);
     const aged = await sync();
     expect(aged.code).toBe(0);
     expect(aged.stdout).toMatch(
-      /local {2}web {2}- 192\.0\.2\.1 {2}www\.example\.com {2}\(expired: last seen .*, retention 2s\)/,
+      /local {2}web {2}- 192\.0\.2\.1 {2}www\.example\.com {2}\(expired: last seen .*, retention 4s\)/,
     );
     expect(v4()).toEqual(['192.0.2.2', '198.51.100.1', '198.51.100.2']);
   });

@@ -100,7 +100,8 @@ describe('OPNsense adapter against a fake OPNsense', () => {
     expect([opn.writes, opn.reconfigures]).toEqual([3, 2]);
     await sleep(1100);
     const aged = await run('sync');
-    expect(aged.stdout).toContain('opn  web  - 192.0.2.1  www.example.com  (expired');
+    // On a loaded machine the old address may already have aged out (retention 1s) in the sync before.
+    expect(changed.stdout + aged.stdout).toContain('opn  web  - 192.0.2.1  www.example.com  (expired');
     expect(content('web')).toEqual(['192.0.2.2', '2001:db8::1']);
   });
 
