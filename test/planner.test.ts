@@ -138,6 +138,23 @@ describe('desired set of a list', () => {
     expect([...internal.entries.keys()].sort()).toEqual(['10.0.0.1', '192.0.2.5', '::ffff:10.0.0.1']);
   });
 
+  it("drops answers outside the list's allow prefixes and reports them", () => {
+    const d = desiredList({
+      list: list({ allow: [parseAddress('192.0.2.0/25')!, parseAddress('2001:db8:1::/48')!] }),
+      sightings: ['192.0.2.5', '192.0.2.200', '2001:db8:1::9', '2001:db8:2::9'].map((a) =>
+        seen('a.example.com', a, 0),
+      ),
+      statuses: [],
+      staleLimitMs: STALE,
+      now: NOW,
+    });
+    expect([...d.entries.keys()].sort()).toEqual(['192.0.2.5', '2001:db8:1::9']);
+    expect(d.rejected).toEqual([
+      'a.example.com: 192.0.2.200 (outside allow)',
+      'a.example.com: 2001:db8:2::9 (outside allow)',
+    ]);
+  });
+
   it('an address shared by two names stays while either still produces it', () => {
     const d = desiredList({
       list: list(),

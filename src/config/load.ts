@@ -164,6 +164,12 @@ function buildConfig(raw: RawConfig, file: string, hash: string): Config {
       if (!a) fail([...path, 'static', i], `"${s}" is not an IP address or prefix`);
       else statics.push(a);
     });
+    const allow: Address[] = [];
+    (rawList?.allow ?? []).forEach((s, i) => {
+      const a = parseAddress(s);
+      if (!a) fail([...path, 'allow', i], `"${s}" is not an IP prefix (e.g. 198.51.100.0/24, 2001:db8::/32)`);
+      else allow.push(a);
+    });
     const merged: ListConfig = {
       name: listName,
       names: unique([...(base?.names ?? []), ...names]),
@@ -173,6 +179,8 @@ function buildConfig(raw: RawConfig, file: string, hash: string): Config {
       maxAddressesPerName:
         rawList?.max_addresses_per_name ?? base?.maxAddressesPerName ?? safety.maxAddressesPerName,
       allowPrivate: rawList?.allow_private ?? base?.allowPrivate ?? safety.allowPrivate,
+      ...(allow.length > 0 ? { allow } : {}),
+      ...(rawList?.max_remove !== undefined ? { maxRemove: rawList.max_remove } : {}),
       ...(base?.profile ? { profile: base.profile } : {}),
     };
     if (base?.note && names.length === 0) merged.note = base.note;
@@ -245,7 +253,12 @@ function buildTarget(
     });
   }
   const timeoutMs = raw.timeout ?? DEFAULTS.targetTimeoutMs;
-  const base = { name, lists: mapping, timeoutMs };
+  const base = {
+    name,
+    lists: mapping,
+    timeoutMs,
+    ...(raw.max_remove !== undefined ? { maxRemove: raw.max_remove } : {}),
+  };
   const tlsOf = (t: unknown, key: PropertyKey[]): TlsSettings => {
     const v = (typeof t === 'object' && t ? t : {}) as {
       ca?: string;

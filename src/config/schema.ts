@@ -36,6 +36,7 @@ const targetLists = z.union([z.array(z.string()), z.record(z.string(), z.string(
 const targetBase = {
   lists: targetLists.optional(),
   timeout: duration.optional(),
+  max_remove: z.number().min(0).max(1, 'is a fraction from 0 to 1 (0.5 = half of a list)').optional(),
 };
 
 const secretKeys = (prefix: string) => ({
@@ -100,6 +101,11 @@ const listSchema = z
     families: families.optional(),
     max_addresses_per_name: z.number().int().min(1).optional(),
     allow_private: z.boolean().optional(),
+    allow: z
+      .array(z.string({ error: 'must be a prefix in quotes' }))
+      .min(1, 'must name at least one prefix')
+      .optional(),
+    max_remove: z.number().min(0).max(1, 'is a fraction from 0 to 1 (0.5 = half of a list)').optional(),
   })
   .strict();
 

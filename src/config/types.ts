@@ -23,6 +23,10 @@ export interface ListConfig {
   families: Family[];
   maxAddressesPerName: number;
   allowPrivate: boolean;
+  /** When set, answers must fall inside one of these prefixes; others are dropped and reported. */
+  allow?: Address[];
+  /** Overrides safety.max_remove (and the target's) for this list. */
+  maxRemove?: number;
   /** Profile that contributed this list, when any. */
   profile?: string;
   /** Advice `check` prints for this list (e.g. a profile wildcard the admin must fill in). */
@@ -47,6 +51,8 @@ interface TargetBase {
   /** list name in the config → name on the target */
   lists: Map<string, string>;
   timeoutMs: number;
+  /** Overrides safety.max_remove for this target. */
+  maxRemove?: number;
 }
 
 export interface NftablesTargetConfig extends TargetBase {

@@ -1,4 +1,4 @@
-import { judgeAnswer, parseAddress } from '../address.js';
+import { judgeAnswer, parseAddress, type Address } from '../address.js';
 import ipaddr from 'ipaddr.js';
 import type { ListConfig } from '../config/types.js';
 import type { DesiredEntry, DesiredList, ExcludedEntry, NameStatus, Sighting } from './types.js';
@@ -60,6 +60,11 @@ export function desiredList(input: DesiredInput): DesiredList {
       if (!verdict.accepted) {
         rejected.push(`${name}: ${s.address} (${verdict.range})`);
         exclude(s, 'config', `answer hygiene: ${verdict.range} address`);
+        continue;
+      }
+      if (list.allow && !insideAny(s.address, list.allow)) {
+        rejected.push(`${name}: ${s.address} (outside allow)`);
+        exclude(s, 'config', "outside the list's allow prefixes");
         continue;
       }
       if (now - s.lastSeen <= list.retentionMs) {
@@ -141,4 +146,14 @@ function dropCovered(entries: Map<string, DesiredEntry>, excluded: Map<string, E
       });
     }
   }
+}
+
+function insideAny(address: string, prefixes: readonly Address[]): boolean {
+  const addr = ipaddr.parse(address);
+  return prefixes.some((p) => {
+    const [net, len] = p.text.includes('/')
+      ? ipaddr.parseCIDR(p.text)
+      : [ipaddr.parse(p.text), p.family === 'ipv4' ? 32 : 128];
+    return net.kind() === addr.kind() && addr.match(net, len);
+  });
 }

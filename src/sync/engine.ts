@@ -104,7 +104,9 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
   }
   for (const d of desired.values()) {
     for (const r of d.rejected)
-      log.warn(`${d.list}: dropped answer ${r} (set allow_private for internal names)`);
+      log.warn(
+        `${d.list}: dropped answer ${r}${r.endsWith('(outside allow)') ? '' : ' (set allow_private for internal names)'}`,
+      );
     for (const n of d.staleNames)
       log.warn(`${d.list}: ${n} is failing; its last good addresses are kept (stale_limit)`);
   }
@@ -219,7 +221,8 @@ async function syncTarget(
         if (options.dryRun) result.messages.push(note);
         else options.log.debug(note);
       }
-      const verdict = applySafety(diff, config.safety.maxRemove, options.force);
+      const maxRemove = config.lists.get(ref.list)?.maxRemove ?? target.maxRemove ?? config.safety.maxRemove;
+      const verdict = applySafety(diff, maxRemove, options.force);
       if (verdict.message) result.messages.push(verdict.message);
       result.held.push(...verdict.held);
       diffs.push(verdict.diff);
