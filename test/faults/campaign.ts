@@ -1,0 +1,45 @@
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+
+/** The full campaign (`npm run test:faults`) repeats more; `npm test` runs a short form. */
+export const FULL = process.env.DNSFENCE_FAULTS === 'full';
+export const repeat = (full: number, short: number) => (FULL ? full : short);
+
+export interface CaseResult {
+  group: string;
+  name: string;
+  runs: number;
+  outcome: string;
+  /** Addresses a list lost that it should hold, or gained that it should not: must be 0. */
+  lost: number;
+}
+
+/** Results go to DNSFENCE_FAULTS_REPORT (JSON lines) when set, for docs/reliability.md. */
+export function record(result: CaseResult): void {
+  const path = process.env.DNSFENCE_FAULTS_REPORT;
+  if (path) appendFileSync(path, `${JSON.stringify(result)}\n`);
+}
+
+/** Every line of a list file, as a set. */
+export function listSet(path: string): Set<string> {
+  return new Set(existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean) : []);
+}
+
+/** Addresses in one set and not the other, both ways. */
+export function difference(actual: Set<string>, expected: Set<string>): number {
+  let n = 0;
+  for (const a of actual) if (!expected.has(a)) n += 1;
+  for (const e of expected) if (!actual.has(e)) n += 1;
+  return n;
+}
+
+/** A small seeded PRNG (mulberry32): the campaign is reproducible. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
