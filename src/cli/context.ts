@@ -2,7 +2,10 @@ import type { Command } from 'commander';
 import { defaultConfigPath, loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { stderrLogger, type Logger } from '../log.js';
-import { openDatabase, type Db } from '../store/db.js';
+import { databaseError, openDatabase, type Db } from '../store/db.js';
+
+/** The database the running command opened, to name it in errors raised deep inside. */
+let openedDatabase: string | undefined;
 import { migrate, requireCurrentSchema } from '../store/migrate.js';
 import { systemClock, type Clock } from '../time.js';
 
@@ -48,14 +51,21 @@ export class Context {
   /** The database for a writing command: created 0600 when new, migrated to the current schema. */
   openWritable(): Db {
     const config = this.loadConfig();
+    openedDatabase = config.database;
     const db = openDatabase(config.database);
-    migrate(db, config.database);
+    try {
+      migrate(db, config.database);
+    } catch (err) {
+      db.close();
+      throw databaseError(config.database, err);
+    }
     return db;
   }
 
   /** Read-only commands never wait for the lock and never change the file. */
   openReadonly(): Db {
     const config = this.loadConfig();
+    openedDatabase = config.database;
     const db = openDatabase(config.database, { readonly: true });
     requireCurrentSchema(db, config.database);
     return db;
@@ -82,7 +92,14 @@ export function exitWith<A extends unknown[]>(
   fn: (...args: A) => Promise<number | void>,
 ): (...args: A) => Promise<void> {
   return async (...args: A) => {
-    const code = await fn(...args);
+    let code: number | void;
+    try {
+      code = await fn(...args);
+    } catch (err) {
+      // SQLite errors surfacing mid-command (disk full, read-only file) are the user's to fix: one line, named file.
+      const sqlite = (err as { code?: string }).code?.startsWith('SQLITE_');
+      throw sqlite && openedDatabase ? databaseError(openedDatabase, err) : err;
+    }
     process.exitCode = code ?? 0;
   };
 }

@@ -38,10 +38,15 @@ export function databaseError(path: string, err: unknown): UserError {
   if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
     return new UserError(`${path}: not a dnsfence database or corrupted (${e.message}); nothing was pushed`);
   }
-  if (code === 'SQLITE_CANTOPEN' || code === 'EACCES' || code === 'SQLITE_READONLY' || code === 'EROFS') {
+  if (
+    code.startsWith('SQLITE_CANTOPEN') ||
+    code === 'EACCES' ||
+    code.startsWith('SQLITE_READONLY') ||
+    code === 'EROFS'
+  ) {
     return new UserError(`${path}: cannot open the database for writing (${e.message ?? code})`);
   }
-  if (code === 'SQLITE_FULL' || code === 'ENOSPC') {
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'SQLITE_IOERR_WRITE') {
     return new UserError(
       `${path}: disk full while writing the database; nothing was lost, free space and rerun`,
     );
