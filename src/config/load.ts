@@ -75,7 +75,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   const path = keyPath(issue.path);
   switch (issue.code) {
     case 'unrecognized_keys':
-      return `${path}: unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+      return `${path}: unknown key ${issue.keys.map((k) => `${JSON.stringify(k)}`).join(', ')}`;
     case 'invalid_type':
       if (/received undefined/.test(issue.message)) return `${path}: is required`;
       return `${path}: ${issue.message.startsWith('Invalid input') ? `must be ${issue.expected}` : issue.message}`;
@@ -124,7 +124,10 @@ function buildConfig(raw: RawConfig, file: string, hash: string): Config {
   profiles.forEach((name, i) => {
     const profile = findProfile(name);
     if (!profile)
-      fail(['profiles', i], `unknown profile "${name}" (known: ${PROFILES.map((p) => p.name).join(', ')})`);
+      fail(
+        ['profiles', i],
+        `unknown profile ${JSON.stringify(name)} (known: ${PROFILES.map((p) => p.name).join(', ')})`,
+      );
     for (const pl of profile!.lists) {
       lists.set(pl.name, {
         name: pl.name,
@@ -161,13 +164,17 @@ function buildConfig(raw: RawConfig, file: string, hash: string): Config {
     const statics: Address[] = [];
     (rawList?.static ?? []).forEach((s, i) => {
       const a = parseAddress(s);
-      if (!a) fail([...path, 'static', i], `"${s}" is not an IP address or prefix`);
+      if (!a) fail([...path, 'static', i], `${JSON.stringify(s)} is not an IP address or prefix`);
       else statics.push(a);
     });
     const allow: Address[] = [];
     (rawList?.allow ?? []).forEach((s, i) => {
       const a = parseAddress(s);
-      if (!a) fail([...path, 'allow', i], `"${s}" is not an IP prefix (e.g. 198.51.100.0/24, 2001:db8::/32)`);
+      if (!a)
+        fail(
+          [...path, 'allow', i],
+          `${JSON.stringify(s)} is not an IP prefix (e.g. 198.51.100.0/24, 2001:db8::/32)`,
+        );
       else allow.push(a);
     });
     const merged: ListConfig = {
@@ -245,10 +252,10 @@ function buildTarget(
       if (!lists.has(list))
         fail(
           keyed,
-          `"${list}" is not a list of this configuration (lists: ${[...lists.keys()].join(', ') || 'none'})`,
+          `${JSON.stringify(list)} is not a list of this configuration (lists: ${[...lists.keys()].join(', ') || 'none'})`,
         );
       if (!/^[A-Za-z0-9_.:-]{1,63}$/.test(remote))
-        fail(keyed, `"${remote}" is not a usable list name on a firewall`);
+        fail(keyed, `${JSON.stringify(remote)} is not a usable list name on a firewall`);
       mapping.set(list, remote);
     });
   }

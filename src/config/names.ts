@@ -16,7 +16,7 @@ export function expandName(input: string): NameResult {
     return {
       ok: false,
       message:
-        `"${input}" is a wildcard: DNS cannot enumerate the names under it, so no poller can follow it. ` +
+        `${JSON.stringify(input)} is a wildcard: DNS cannot enumerate the names under it, so no poller can follow it. ` +
         'List the subdomains actually in use (the DNS log of the client shows them), or feed the set from a ' +
         'snooping resolver (dnsmasq nftset=, RouterOS /ip dns static type=FWD address-list=)',
     };
@@ -27,20 +27,20 @@ export function expandName(input: string): NameResult {
   } catch (err) {
     return {
       ok: false,
-      message: `"${input}": brace range too large or malformed (${(err as Error).message})`,
+      message: `${JSON.stringify(input)}: brace range too large or malformed (${(err as Error).message})`,
     };
   }
   if (expanded.length > MAX_EXPANSION) {
     return {
       ok: false,
-      message: `"${input}" expands to ${expanded.length} names (at most ${MAX_EXPANSION})`,
+      message: `${JSON.stringify(input)} expands to ${expanded.length} names (at most ${MAX_EXPANSION})`,
     };
   }
   const names: string[] = [];
   for (const candidate of expanded) {
     const problem = validateHostname(candidate);
     if (typeof problem === 'string' && problem.startsWith('!')) {
-      return { ok: false, message: `"${candidate}" ${problem.slice(1)}` };
+      return { ok: false, message: `${JSON.stringify(candidate)} ${problem.slice(1)}` };
     }
     names.push(problem);
   }
@@ -65,7 +65,7 @@ function validateHostname(input: string): string {
     if (label.length === 0) return '!has an empty label (two dots in a row)';
     if (label.length > 63) return `!has a label longer than 63 characters ("${label.slice(0, 20)}…")`;
     if (!/^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?$/.test(label)) {
-      return `!has an invalid label "${label}" (letters, digits, hyphen; no leading or trailing hyphen)`;
+      return `!has an invalid label ${JSON.stringify(label)} (letters, digits, hyphen; no leading or trailing hyphen)`;
     }
   }
   if (/^\d+$/.test(labels[labels.length - 1] as string))

@@ -27,7 +27,7 @@ export function parseResolver(text: string): ResolverSpec | string {
       const port = url.port ? Number(url.port) : 443;
       return { protocol: 'https', host: url.hostname, port, url: url.toString(), label: url.toString() };
     } catch {
-      return `"${text}" is not a valid https:// URL`;
+      return `${JSON.stringify(text)} is not a valid https:// URL`;
     }
   }
   let protocol: Protocol = 'udp';
@@ -37,7 +37,7 @@ export function parseResolver(text: string): ResolverSpec | string {
     protocol = (scheme[1] as string).toLowerCase() as Protocol;
     rest = scheme[2] as string;
   } else if (/^[a-z]+:\/\//i.test(input)) {
-    return `"${text}": unknown scheme (use udp://, tcp:// or https://)`;
+    return `${JSON.stringify(text)}: unknown scheme (use udp://, tcp:// or https://)`;
   }
   let host = rest;
   let port = 53;
@@ -56,9 +56,10 @@ export function parseResolver(text: string): ResolverSpec | string {
     !ipaddr.isValid(host) ||
     (host.includes('.') && !host.includes(':') && !ipaddr.IPv4.isValidFourPartDecimal(host))
   ) {
-    return `"${text}": the resolver must be an IP address (a name would need a resolver to find it)`;
+    return `${JSON.stringify(text)}: the resolver must be an IP address (a name would need a resolver to find it)`;
   }
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return `"${text}": port must be 1-65535`;
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    return `${JSON.stringify(text)}: port must be 1-65535`;
   const normalized = ipaddr.parse(host).toString();
   const hostPart = normalized.includes(':') ? `[${normalized}]` : normalized;
   return {
