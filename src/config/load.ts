@@ -64,7 +64,13 @@ export function parseConfig(text: string, file: string): Config {
     const message = (e.message.split('\n')[0] as string).replace(/ at line \d+, column \d+:?$/, '');
     throw new ConfigError(`${file}${where}: invalid YAML: ${message}`);
   }
-  const data: unknown = doc.toJS() ?? {};
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (err) {
+    // Unresolved aliases and alias bombs surface only when the document is turned into values.
+    throw new ConfigError(`${file}: invalid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
   const parsed = configSchema.safeParse(data);
   if (!parsed.success)
     throw new ConfigError(`${file}: ${describeIssue(parsed.error.issues[0] as z.core.$ZodIssue)}`);
