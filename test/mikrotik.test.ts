@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { recordTargetFaults } from './faults/campaign.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RouterOsSession } from '../adapters/mikrotik/session.js';
 import { MikrotikAdapter } from '../adapters/mikrotik/index.js';
@@ -303,3 +304,5 @@ describe('RouterOS session (node-routeros with its defects mended)', () => {
     await adapter.close();
   });
 });
+
+afterEach((context) => recordTargetFaults('RouterOS', context.task));

@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordTargetFaults } from './faults/campaign.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NftablesAdapter, chooseStrategy } from '../adapters/nftables/index.js';
 import type { ListUpdate } from '../adapters/types.js';
 import type { NftablesTargetConfig } from '../src/config/types.js';
@@ -158,3 +159,5 @@ describe('nftables adapter (real nft in a private network namespace)', () => {
     );
   });
 });
+
+afterEach((context) => recordTargetFaults('nftables', context.task));

@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { recordTargetFaults } from './faults/campaign.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ZoneServer } from '../src/demo/dns-server.js';
 import { FakeOpnsense } from './fakes/opnsense.js';
@@ -280,3 +281,5 @@ describe('OPNsense adapter against a fake OPNsense', () => {
     expect(r.stdout + r.stderr).not.toContain(opn.secret);
   });
 });
+
+afterEach((context) => recordTargetFaults('OPNsense', context.task));
