@@ -3,10 +3,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 
 const [resultsFile, docFile] = process.argv.slice(2);
+const order = (g) => ['DNS', 'process', 'storage', 'input'].indexOf(g) + 1 || 9;
+// Test files run in parallel: sort by group so the table reads in a stable order.
 const rows = readFileSync(resultsFile, 'utf8')
   .split('\n')
   .filter(Boolean)
-  .map((l) => JSON.parse(l));
+  .map((l) => JSON.parse(l))
+  .sort((a, b) => order(a.group) - order(b.group) || a.group.localeCompare(b.group));
 const doc = readFileSync(docFile, 'utf8');
 const marker = '<!-- campaign results -->';
 const head = doc.includes(marker) ? doc.slice(0, doc.indexOf(marker)) : `${doc.trimEnd()}\n\n`;
