@@ -1,5 +1,6 @@
 import net from 'node:net';
 import DNS from 'dns2';
+import '../resolver/codec-speed.js';
 
 const { Packet } = DNS;
 const RCODE_SERVFAIL = 2;

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import DNS from 'dns2';
+import './codec-speed.js';
 import { parseAddress, type Family } from '../address.js';
 import type { Answer, Outcome } from './types.js';
 
