@@ -53,3 +53,14 @@ export function databaseError(path: string, err: unknown): UserError {
   }
   return new UserError(`${path}: database error: ${e.message ?? String(err)}`);
 }
+
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/** A prepared statement, prepared once per connection: hot paths run thousands of times per sync. */
+export function stmt(db: Db, sql: string): Database.Statement {
+  let cache = statements.get(db);
+  if (!cache) statements.set(db, (cache = new Map()));
+  let s = cache.get(sql);
+  if (!s) cache.set(sql, (s = db.prepare(sql)));
+  return s;
+}

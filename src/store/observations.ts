@@ -1,7 +1,7 @@
 import type { Family } from '../address.js';
 import type { NameStatus, Sighting } from '../planner/types.js';
 import { isSuccess, type LookupResult } from '../resolver/types.js';
-import type { Db } from './db.js';
+import { stmt, type Db } from './db.js';
 
 interface LookupRow {
   name: string;
@@ -23,16 +23,19 @@ interface LookupRow {
  */
 export function recordLookup(db: Db, result: LookupResult, at: Date): void {
   const now = at.toISOString();
-  const prev = db
-    .prepare('SELECT * FROM lookups WHERE name = ? AND family = ?')
-    .get(result.name, result.family) as LookupRow | undefined;
+  const prev = stmt(db, 'SELECT * FROM lookups WHERE name = ? AND family = ?').get(
+    result.name,
+    result.family,
+  ) as LookupRow | undefined;
   const chain = result.chain.length > 1 ? result.chain.join(' > ') : null;
   if (isSuccess(result.outcome)) {
-    const extend = db.prepare(
+    const extend = stmt(
+      db,
       `UPDATE presence SET last_seen = ?, ttl = ?, resolver = ?, chain = ?
        WHERE name = ? AND family = ? AND address = ? AND last_seen = ?`,
     );
-    const open = db.prepare(
+    const open = stmt(
+      db,
       `INSERT INTO presence (name, family, address, first_seen, last_seen, ttl, resolver, chain)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
@@ -53,25 +56,26 @@ export function recordLookup(db: Db, result: LookupResult, at: Date): void {
         open.run(result.name, result.family, a.address, now, now, a.ttl, result.resolver, chain);
     }
   } else {
-    const last = db
-      .prepare(
-        'SELECT id, outcome, last_at FROM failures WHERE name = ? AND family = ? ORDER BY id DESC LIMIT 1',
-      )
-      .get(result.name, result.family) as { id: number; outcome: string; last_at: string } | undefined;
+    const last = stmt(
+      db,
+      'SELECT id, outcome, last_at FROM failures WHERE name = ? AND family = ? ORDER BY id DESC LIMIT 1',
+    ).get(result.name, result.family) as { id: number; outcome: string; last_at: string } | undefined;
     if (last && last.outcome === result.outcome && prev && last.last_at === prev.last_attempt) {
-      db.prepare('UPDATE failures SET last_at = ?, count = count + 1, detail = ? WHERE id = ?').run(
+      stmt(db, 'UPDATE failures SET last_at = ?, count = count + 1, detail = ? WHERE id = ?').run(
         now,
         result.detail ?? null,
         last.id,
       );
     } else {
-      db.prepare(
+      stmt(
+        db,
         'INSERT INTO failures (name, family, outcome, detail, first_at, last_at, count) VALUES (?, ?, ?, ?, ?, ?, 1)',
       ).run(result.name, result.family, result.outcome, result.detail ?? null, now, now);
     }
   }
   const success = isSuccess(result.outcome);
-  db.prepare(
+  stmt(
+    db,
     `INSERT INTO lookups (name, family, last_attempt, last_success, outcome, detail, failing_since, ttl, resolver, chain)
      VALUES (@name, @family, @now, @success, @outcome, @detail, @failing, @ttl, @resolver, @chain)
      ON CONFLICT (name, family) DO UPDATE SET
@@ -99,14 +103,15 @@ export function recordLookup(db: Db, result: LookupResult, at: Date): void {
 
 /** Presence intervals of the given names that ended at or after `since`, merged per address. */
 export function loadSightings(db: Db, names: readonly string[], since: Date): Sighting[] {
-  const stmt = db.prepare(
+  const query = stmt(
+    db,
     `SELECT family, address, min(first_seen) AS first_seen, max(last_seen) AS last_seen
      FROM presence WHERE name = ? AND last_seen >= ? GROUP BY family, address`,
   );
   const out: Sighting[] = [];
   const cutoff = since.toISOString();
   for (const name of names) {
-    for (const row of stmt.all(name, cutoff) as {
+    for (const row of query.all(name, cutoff) as {
       family: Family;
       address: string;
       first_seen: string;
@@ -125,10 +130,10 @@ export function loadSightings(db: Db, names: readonly string[], since: Date): Si
 }
 
 export function loadStatuses(db: Db, names: readonly string[]): NameStatus[] {
-  const stmt = db.prepare('SELECT * FROM lookups WHERE name = ?');
+  const query = stmt(db, 'SELECT * FROM lookups WHERE name = ?');
   const out: NameStatus[] = [];
   for (const name of names) {
-    for (const row of stmt.all(name) as LookupRow[]) {
+    for (const row of query.all(name) as LookupRow[]) {
       out.push({
         name,
         family: row.family,
@@ -143,13 +148,13 @@ export function loadStatuses(db: Db, names: readonly string[]): NameStatus[] {
 }
 
 export function allLookups(db: Db): LookupRow[] {
-  return db.prepare('SELECT * FROM lookups ORDER BY name, family').all() as LookupRow[];
+  return stmt(db, 'SELECT * FROM lookups ORDER BY name, family').all() as LookupRow[];
 }
 
 /** Names that produced an address at some point, for reporting removals. */
 export function namesForAddress(db: Db, address: string): string[] {
   return (
-    db.prepare('SELECT DISTINCT name FROM presence WHERE address = ? ORDER BY name').all(address) as {
+    stmt(db, 'SELECT DISTINCT name FROM presence WHERE address = ? ORDER BY name').all(address) as {
       name: string;
     }[]
   ).map((r) => r.name);
