@@ -190,6 +190,16 @@ export class RouterOsSession {
 
   destroy(): void {
     this.lost('closed');
+    // While a command is pending, node-routeros re-arms a timer that writes '#' every timeout/2
+    // seconds; once the connection is gone that timer would keep the process alive forever.
+    const api = this.api as unknown as {
+      connectionHoldInterval?: NodeJS.Timeout;
+      keptaliveby?: NodeJS.Timeout;
+      holdingConnectionWithKeepalive?: boolean;
+    };
+    api.holdingConnectionWithKeepalive = true;
+    clearTimeout(api.connectionHoldInterval);
+    clearTimeout(api.keptaliveby);
     const connector = (this.api as unknown as { connector?: { destroy(): void } }).connector;
     try {
       connector?.destroy();

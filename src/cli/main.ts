@@ -65,6 +65,9 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     process.exitCode = exitCodeFor(err, verbose);
   }
+  // The command is done: a timer or socket a library left behind must not keep the process
+  // alive (a cron job that never ends is a hang). stdout/stderr to files and pipes are synchronous on Linux.
+  process.exit();
 }
 
 function exitCodeFor(err: unknown, verbose: boolean): number {
