@@ -221,7 +221,7 @@ function describe(err: unknown): string {
   const e = err as { message?: string; errno?: string | number; code?: string };
   const code = typeof e?.errno === 'string' ? e.errno : e?.code;
   if (code === 'ECONNREFUSED') return 'connection refused';
-  if (code === 'ECONNRESET') return 'the router reset the connection';
+  if (code === 'ECONNRESET' || code === 'EPIPE') return 'the router closed the connection';
   if (code === 'SOCKTMOUT') return 'connection timed out';
   if (code && /CERT|SELF_SIGNED|UNABLE_TO/.test(code))
     return `certificate not trusted (${code}); set tls.ca or tls.fingerprint`;
