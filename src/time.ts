@@ -45,10 +45,6 @@ export function formatDuration(ms: number): string {
   return out;
 }
 
-export function iso(date: Date): string {
-  return date.toISOString();
-}
-
 /**
  * A point in time given as an ISO date/time, or as a duration meaning "that long before now"
  * (`--since 30d`).

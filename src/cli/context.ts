@@ -103,3 +103,8 @@ export function exitWith<A extends unknown[]>(
     process.exitCode = code ?? 0;
   };
 }
+
+/** A repeatable option that also takes comma lists: `--target a --target b,c`. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').filter(Boolean)];
+}

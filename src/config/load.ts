@@ -4,7 +4,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { parseAddress, type Address, type Family } from '../address.js';
-import { ConfigError, UserError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { parseResolver, type ResolverSpec } from '../resolver/servers.js';
 import { parseDuration } from '../time.js';
 import { expandName } from './names.js';
@@ -353,9 +353,4 @@ function uniqueBy<T>(items: T[], key: (t: T) => string): T[] {
   const seen = new Map<string, T>();
   for (const item of items) if (!seen.has(key(item))) seen.set(key(item), item);
   return [...seen.values()];
-}
-
-/** Raised when a target's configuration cannot be used at run time (missing secret, unknown type). */
-export function targetError(target: string, message: string): UserError {
-  return new UserError(`target ${target}: ${message}`);
 }

@@ -117,3 +117,16 @@ export function writeMetricsFile(path: string, text: string): void {
   writeFileSync(tmp, text, { mode: 0o644 });
   renameSync(tmp, path);
 }
+
+/** After a sync or a watch pass: the metrics of that run, written to `path`. */
+export function writeRunMetrics(
+  path: string,
+  db: Db,
+  result: { startedAt: string; finishedAt: string; exitCode: number },
+): void {
+  const durationMs = Date.parse(result.finishedAt) - Date.parse(result.startedAt);
+  writeMetricsFile(
+    path,
+    renderMetrics(db, { durationMs, exitCode: result.exitCode, finishedAt: result.finishedAt }),
+  );
+}

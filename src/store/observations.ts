@@ -150,12 +150,3 @@ export function loadStatuses(db: Db, names: readonly string[]): NameStatus[] {
 export function allLookups(db: Db): LookupRow[] {
   return stmt(db, 'SELECT * FROM lookups ORDER BY name, family').all() as LookupRow[];
 }
-
-/** Names that produced an address at some point, for reporting removals. */
-export function namesForAddress(db: Db, address: string): string[] {
-  return (
-    stmt(db, 'SELECT DISTINCT name FROM presence WHERE address = ? ORDER BY name').all(address) as {
-      name: string;
-    }[]
-  ).map((r) => r.name);
-}

@@ -138,7 +138,8 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
         run_id: runId,
         target: r.target,
         at: clock().toISOString(),
-        outcome: r.outcome === 'dry-run' ? 'unchanged' : r.outcome,
+        // Only runs that push are recorded, so a dry-run outcome never reaches here.
+        outcome: r.outcome as PushOutcome,
         added: r.changes.filter((c) => c.action === 'added').length,
         removed: r.changes.filter((c) => c.action === 'removed').length,
         detail: r.error ?? (r.messages.join('; ') || null),

@@ -4,12 +4,7 @@ import { ConfigError, ExitCode } from '../../errors.js';
 import { buildReport } from '../../report/model.js';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from '../../report/render.js';
 import { parseInstant } from '../../time.js';
-import { Context, exitWith } from '../context.js';
-
-const collect = (value: string, previous: string[] = []) => [
-  ...previous,
-  ...value.split(',').filter(Boolean),
-];
+import { collect, Context, exitWith } from '../context.js';
 
 interface ReportOptions {
   since: string;

@@ -1,15 +1,10 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
 import { acquireLock } from '../../store/lock.js';
-import { renderMetrics, writeMetricsFile } from '../../report/metrics.js';
+import { writeRunMetrics } from '../../report/metrics.js';
 import { runSync } from '../../sync/engine.js';
-import { Context, exitWith } from '../context.js';
+import { collect, Context, exitWith } from '../context.js';
 import { formatSync, syncJson } from '../format.js';
-
-const collect = (value: string, previous: string[] = []) => [
-  ...previous,
-  ...value.split(',').filter(Boolean),
-];
 
 export function registerSync(program: Command): void {
   program
@@ -77,13 +72,7 @@ async function run(
       clock: ctx.clock,
       log: ctx.log,
     });
-    if (opts.metricsFile && !opts.dryRun) {
-      const durationMs = Date.parse(result.finishedAt) - Date.parse(result.startedAt);
-      writeMetricsFile(
-        opts.metricsFile,
-        renderMetrics(db, { durationMs, exitCode: result.exitCode, finishedAt: result.finishedAt }),
-      );
-    }
+    if (opts.metricsFile && !opts.dryRun) writeRunMetrics(opts.metricsFile, db, result);
     if (ctx.json) ctx.printJson(syncJson(result));
     else ctx.print(formatSync(result, ctx.options.verbose === true));
     return result.exitCode;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfigFile } from '../../config/load.js';
 import { ConfigError, ExitCode } from '../../errors.js';
-import { renderMetrics, writeMetricsFile } from '../../report/metrics.js';
+import { writeRunMetrics } from '../../report/metrics.js';
 import { acquireLock } from '../../store/lock.js';
 import { Watcher } from '../../sync/watch.js';
 import { parseDuration } from '../../time.js';
@@ -54,12 +54,7 @@ export function registerWatch(program: Command): void {
             return next;
           },
           afterSync: (result) => {
-            if (!opts.metricsFile) return;
-            const durationMs = Date.parse(result.finishedAt) - Date.parse(result.startedAt);
-            writeMetricsFile(
-              opts.metricsFile,
-              renderMetrics(db, { durationMs, exitCode: result.exitCode, finishedAt: result.finishedAt }),
-            );
+            if (opts.metricsFile) writeRunMetrics(opts.metricsFile, db, result);
           },
         });
         const stop = (signal: string) => {
