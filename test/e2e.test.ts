@@ -34,10 +34,11 @@ beforeEach(() => {
   zone.set('www.example.com', { a: ['192.0.2.1'], aaaa: ['2001:db8::1'], ttl: 60 });
   zone.set('api.example.com', { a: ['198.51.100.1', '198.51.100.2'], ttl: 60 });
   zone.set('slow.example.com', { a: ['203.0.113.9'], ttl: 60 });
-  // A wrapper around nft in the namespace that logs every call and can pause after a write.
+  // A wrapper around nft in the namespace that logs every call, marks each completed write, and can
+  // pause after one.
   writeFileSync(
     join(dir.path, 'nft'),
-    `#!/bin/sh\necho "$*" >> ${dir.path}/nft.log\n${ns.nft.join(' ')} "$@"\nrc=$?\nif [ "$1" = "-f" ] && [ -f ${dir.path}/pause ]; then sleep $(cat ${dir.path}/pause); fi\nexit $rc\n`,
+    `#!/bin/sh\necho "$*" >> ${dir.path}/nft.log\n${ns.nft.join(' ')} "$@"\nrc=$?\nif [ "$1" = "-f" ]; then echo applied >> ${dir.path}/nft.log; fi\nif [ "$1" = "-f" ] && [ -f ${dir.path}/pause ]; then sleep $(cat ${dir.path}/pause); fi\nexit $rc\n`,
   );
   chmodSync(join(dir.path, 'nft'), 0o755);
 });
@@ -74,6 +75,13 @@ const nftWrites = () =>
     ? readFileSync(join(dir.path, 'nft.log'), 'utf8')
         .split('\n')
         .filter((l) => l.startsWith('-f')).length
+    : 0;
+// Writes nft has finished: a caller killed after this point has changed the firewall for certain.
+const nftApplied = () =>
+  existsSync(join(dir.path, 'nft.log'))
+    ? readFileSync(join(dir.path, 'nft.log'), 'utf8')
+        .split('\n')
+        .filter((l) => l === 'applied').length
     : 0;
 const listFile = () => readFileSync(join(dir.path, 'lists', 'web.txt'), 'utf8');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -235,7 +243,7 @@ describe('dnsfence sync, end to end', () => {
     writeConfig();
     writeFileSync(join(dir.path, 'pause'), '30');
     const victim = sync();
-    await waitFor(() => nftWrites() === 1, 10_000, 'the nft write');
+    await waitFor(() => nftApplied() === 1, 10_000, 'the nft write');
     process.kill(victim.pid, 'SIGKILL');
     await victim;
     rmSync(join(dir.path, 'pause'));
