@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import DNS from 'dns2';
 import { tmpdir } from 'node:os';
@@ -8,9 +8,57 @@ import { fileURLToPath } from 'node:url';
 import { ZoneServer } from '../src/demo/dns-server.js';
 import type { ResolverSpec } from '../src/resolver/servers.js';
 
-export function tempDir(prefix = 'dnsfence-test-'): { path: string; cleanup(): void } {
+/**
+ * Secret values the tests hand to dnsfence (passwords, API keys and secrets of the fake firewalls).
+ * Every CLI output and every file a test leaves behind is scanned for them: a test that lets one
+ * through fails, whatever it was about.
+ */
+const secrets = new Set<string>();
+export const secretScan = { outputs: 0, files: 0 };
+
+export function registerSecret(value: string): string {
+  secrets.add(value);
+  return value;
+}
+
+function assertNoSecret(text: string, where: string): void {
+  for (const secret of secrets)
+    if (text.includes(secret)) throw new Error(`a test secret leaked into ${where}`);
+}
+
+/** Every regular file under a directory: the database, its WAL, reports, metrics, lists, logs. */
+function scanFiles(dir: string, skip: Set<string>): void {
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    const path = join(entry.parentPath, entry.name);
+    if (!entry.isFile() || skip.has(path)) continue;
+    assertNoSecret(readFileSync(path, 'latin1'), path);
+    secretScan.files += 1;
+  }
+}
+
+export function tempDir(prefix = 'dnsfence-test-'): {
+  path: string;
+  /** A file the test itself writes a secret into (a password_file): the leak scan skips it. */
+  secretFile(name: string): string;
+  cleanup(): void;
+} {
   const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+  const own = new Set<string>();
+  return {
+    path,
+    secretFile: (name) => {
+      own.add(join(path, name));
+      return join(path, name);
+    },
+    cleanup: () => {
+      try {
+        scanFiles(path, own);
+      } finally {
+        rmSync(path, { recursive: true, force: true });
+      }
+    },
+  };
 }
 
 export async function startZone(): Promise<{ zone: ZoneServer; spec: ResolverSpec }> {
@@ -84,8 +132,18 @@ export function cli(
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<CliRun>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr })),
+  const done = new Promise<CliRun>((resolve, reject) =>
+    child.on('close', (code, signal) => {
+      try {
+        assertNoSecret(stdout, `the stdout of dnsfence ${args.join(' ')}`);
+        assertNoSecret(stderr, `the stderr of dnsfence ${args.join(' ')}`);
+        secretScan.outputs += 1;
+      } catch (e) {
+        reject(e as Error);
+        return;
+      }
+      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+    }),
   );
   return Object.assign(done, { pid: child.pid as number });
 }

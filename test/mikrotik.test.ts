@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { recordTargetFaults } from './faults/campaign.js';
+import { recordTargetFaults, recordSecretScan } from './faults/campaign.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RouterOsSession } from '../adapters/mikrotik/session.js';
 import { MikrotikAdapter } from '../adapters/mikrotik/index.js';
@@ -306,3 +306,5 @@ describe('RouterOS session (node-routeros with its defects mended)', () => {
 });
 
 afterEach((context) => recordTargetFaults('RouterOS', context.task));
+
+afterAll(() => recordSecretScan('RouterOS suite'));

@@ -133,6 +133,42 @@ describe('nftables adapter (real nft in a private network namespace)', () => {
     expect(setElements(ns, 'inet', 'dnsfence', 'web_v4')).toEqual(before);
   });
 
+  it('a partial push cannot happen: a batch refused part-way applies nothing, and the next sync applies all of it', async () => {
+    const lists = new Map([
+      ['web', 'web'],
+      ['api', 'api'],
+    ]);
+    const a = adapter({ table: 'partial', lists });
+    await a.read([
+      { list: 'web', remote: 'web' },
+      { list: 'api', remote: 'api' },
+    ]);
+    const web = update(['192.0.2.10', '192.0.2.11'], [], ['192.0.2.10', '192.0.2.11']);
+    // The second half of the batch (list api) holds an element nft refuses, after the first half.
+    const broken: ListUpdate = {
+      ...update(['198.51.100.10', '198.51.100.0/33'], [], []),
+      list: 'api',
+      remote: 'api',
+    };
+    const failed = await a.apply([web, broken]);
+    expect(failed.applied).toEqual([]);
+    expect(failed.error).toMatch(/nothing applied/);
+    // Not even the table the batch was to create exists: the kernel took all of it or none.
+    expect(() => ns.exec(['list', 'table', 'inet', 'partial'])).toThrow(/No such file or directory/);
+    const api = { ...update(['198.51.100.10'], [], ['198.51.100.10']), list: 'api', remote: 'api' };
+    // The next sync: read, then push.
+    const next = adapter({ table: 'partial', lists });
+    await next.read([
+      { list: 'web', remote: 'web' },
+      { list: 'api', remote: 'api' },
+    ]);
+    const retry = await next.apply([web, api]);
+    expect(retry.error).toBeUndefined();
+    expect(retry.applied).toHaveLength(3);
+    expect(setElements(ns, 'inet', 'partial', 'web_v4')).toEqual(['192.0.2.10', '192.0.2.11']);
+    expect(setElements(ns, 'inet', 'partial', 'api_v4')).toEqual(['198.51.100.10']);
+  });
+
   it('family ip manages only IPv4 sets', async () => {
     const a = adapter({ family: 'ip', table: 'v4only' });
     expect(a.families).toEqual(['ipv4']);

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { recordTargetFaults } from './faults/campaign.js';
+import { recordTargetFaults, recordSecretScan } from './faults/campaign.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ZoneServer } from '../src/demo/dns-server.js';
 import { FakeOpnsense } from './fakes/opnsense.js';
@@ -268,7 +268,7 @@ describe('OPNsense adapter against a fake OPNsense', () => {
   });
 
   it('reads the key file OPNsense offers for download', async () => {
-    writeFileSync(join(dir.path, 'apikey.txt'), `key=${opn.key}\nsecret=${opn.secret}\n`, { mode: 0o644 });
+    writeFileSync(dir.secretFile('apikey.txt'), `key=${opn.key}\nsecret=${opn.secret}\n`, { mode: 0o644 });
     config();
     const text = readFileSync(join(dir.path, 'dnsfence.yaml'), 'utf8').replace(
       /key_env: OPN_KEY\n\s+secret_env: OPN_SECRET/,
@@ -283,3 +283,5 @@ describe('OPNsense adapter against a fake OPNsense', () => {
 });
 
 afterEach((context) => recordTargetFaults('OPNsense', context.task));
+
+afterAll(() => recordSecretScan('OPNsense suite'));

@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { registerSecret } from '../helpers.js';
 
 /**
  * A fake OPNsense that answers the firewall alias API with the real product's shapes and quirks
@@ -38,8 +39,9 @@ const RESERVED = new Set([
 const NAME = /^([a-zA-Z]|(([_a-zA-Z][a-zA-Z0-9]|[a-zA-Z][_a-zA-Z0-9])[_a-zA-Z0-9]{0,29}))$/;
 
 export class FakeOpnsense {
-  key = 'opnkey';
-  secret = 'opnsecret-do-not-leak';
+  // Registered with the leak scan (test/helpers.ts): no output of dnsfence may contain either.
+  key = registerSecret('opnkey-b6b1d5a1f0c3');
+  secret = registerSecret('opnsecret-do-not-leak');
   privileges = new Set(['page-firewall-alias-edit', 'page-diagnostics-tables']);
   readonly aliases = new Map<string, FakeAlias>();
   readonly pf = new Map<string, string[]>();

@@ -1,4 +1,5 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { secretScan } from '../helpers.js';
 
 /** The full campaign (`npm run test:faults`) repeats more; `npm test` runs a short form. */
 export const FULL = process.env.DNSFENCE_FAULTS === 'full';
@@ -61,5 +62,19 @@ export function recordTargetFaults(suite: string, task: { name: string; result?:
     runs: 1,
     outcome: ok ? 'as promised' : 'FAILED',
     lost: ok ? 0 : 1,
+  });
+}
+
+/**
+ * For every suite of the campaign, at the end: how many CLI outputs and files the leak scan of
+ * test/helpers.ts read. A leak fails the test that caused it, so reaching here means none.
+ */
+export function recordSecretScan(suite: string): void {
+  record({
+    group: 'secrets',
+    name: `${suite}: every stdout/stderr and every file left behind (${secretScan.files} files) scanned for credentials`,
+    runs: secretScan.outputs,
+    outcome: 'none found',
+    lost: 0,
   });
 }

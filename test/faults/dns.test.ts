@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ZoneEntry, ZoneServer } from '../../src/demo/dns-server.js';
 import { cli, startZone, tempDir } from '../helpers.js';
-import { difference, listSet, record } from './campaign.js';
+import { difference, listSet, record, recordSecretScan } from './campaign.js';
 
 let zone: ZoneServer;
 let port: number;
@@ -202,3 +202,5 @@ describe('fault campaign: DNS', () => {
     });
   }
 });
+
+afterAll(() => recordSecretScan('DNS faults'));

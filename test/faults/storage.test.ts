@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ZoneServer } from '../../src/demo/dns-server.js';
 import { cli, startZone, tempDir } from '../helpers.js';
-import { listSet, prng, record, repeat } from './campaign.js';
+import { listSet, prng, record, repeat, recordSecretScan } from './campaign.js';
 
 let zone: ZoneServer;
 let port: number;
@@ -215,3 +215,5 @@ describe('fault campaign: process and storage', () => {
     expect(lost).toBe(0);
   }, 900_000);
 });
+
+afterAll(() => recordSecretScan('process and storage faults'));

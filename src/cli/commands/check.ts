@@ -32,7 +32,10 @@ export function registerCheck(program: Command): void {
         for (const list of config.lists.values()) {
           if (list.note) lines.push({ what: `list ${list.name}`, ok: true, detail: list.note });
         }
+        // Building an adapter reads its secrets: a missing or group-readable secret file shows here, offline too.
         const adapters = [...config.targets.values()].map((t) => createAdapter(t));
+        const warnings = [...config.warnings, ...adapters.flatMap((a) => a.warnings ?? [])];
+        for (const a of adapters) for (const w of a.warnings ?? []) ctx.log.warn(w);
         if (!opts.offline) {
           const probe = [...config.lists.values()].flatMap((l) => l.names)[0] ?? 'localhost.localdomain';
           for (const server of resolversOf(config)) {
@@ -61,7 +64,7 @@ export function registerCheck(program: Command): void {
           }
         }
         const ok = lines.every((l) => l.ok);
-        if (ctx.json) ctx.printJson({ ok, warnings: config.warnings, checks: lines });
+        if (ctx.json) ctx.printJson({ ok, warnings, checks: lines });
         else ctx.print(lines.map((l) => `${l.ok ? 'ok  ' : 'FAIL'}  ${l.what}: ${l.detail}`).join('\n'));
         return ok ? ExitCode.ok : ExitCode.failed;
       }),
