@@ -58,7 +58,11 @@ export class MikrotikAdapter implements Adapter {
   private session: RouterOsSession | undefined;
   private readonly lists = new Map<string, ListState>();
 
-  constructor(private readonly config: MikrotikTargetConfig) {
+  /** `pipeline`: commands in flight at once; 1 is the one-at-a-time baseline of the benchmark. */
+  constructor(
+    private readonly config: MikrotikTargetConfig,
+    private readonly options: { pipeline?: number } = {},
+  ) {
     this.target = config.name;
     const secret = readSecret(config.password);
     if (secret.warning) this.warnings.push(secret.warning);
@@ -185,7 +189,7 @@ export class MikrotikAdapter implements Adapter {
       }
     }
     const total = updates.reduce((n, u) => n + u.add.length + u.remove.length, 0);
-    const failures = await runPipelined(tasks, PIPELINE);
+    const failures = await runPipelined(tasks, this.options.pipeline ?? PIPELINE);
     for (const list of new Set(duplicatesAdded.map((d) => d.list))) {
       const remote = updates.find((u) => u.list === list)?.remote as string;
       const state = await this.readList(session, remote).catch(() => undefined);
