@@ -1,20 +1,30 @@
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
 import { decodeResponse, encodeQuery, type Query } from './message.js';
 import type { ResolverSpec } from './servers.js';
 import { timedOut, type Exchange, type Transport } from './transport.js';
 
 /** DNS over HTTPS (RFC 8484, POST), on one undici agent so connections are reused. */
 export class DohTransport implements Transport {
-  private readonly agent = new Agent({ keepAliveTimeout: 5000, connections: 8 });
+  // undici is loaded on the first DoH query: most configurations never make one.
+  private agent: Promise<{ agent: Agent; request: typeof import('undici').request }> | undefined;
+
+  private client() {
+    this.agent ??= import('undici').then(({ Agent, request }) => ({
+      agent: new Agent({ keepAliveTimeout: 5000, connections: 8 }),
+      request,
+    }));
+    return this.agent;
+  }
 
   async exchange(server: ResolverSpec, query: Query, timeoutMs: number): Promise<Exchange> {
     const url = server.url as string;
+    const { agent, request } = await this.client();
     // RFC 8484 section 4.1: use ID 0 over HTTP for cache friendliness; the question is still checked.
     const q = { ...query, id: 0 };
     try {
       const res = await request(url, {
         method: 'POST',
-        dispatcher: this.agent,
+        dispatcher: agent,
         headers: { 'content-type': 'application/dns-message', accept: 'application/dns-message' },
         body: encodeQuery(q),
         headersTimeout: timeoutMs,
@@ -48,6 +58,6 @@ export class DohTransport implements Transport {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    if (this.agent) await (await this.agent).agent.close();
   }
 }

@@ -77,7 +77,9 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
   const lists = scope(config.lists, options.lists, 'list', config.file);
   const targets = scope(config.targets, options.targets, 'target', config.file);
   // Build every adapter first: an unusable target type is a configuration error (exit 2), found before any work.
-  const adapters = new Map(targets.map((t) => [t.name, createAdapter(t)]));
+  const adapters = new Map(
+    await Promise.all(targets.map(async (t) => [t.name, await createAdapter(t)] as const)),
+  );
   for (const a of adapters.values()) for (const w of a.warnings ?? []) log.warn(w);
   const start = clock();
   const runId = options.dryRun ? undefined : beginRun(db, options.command, config.hash, start);

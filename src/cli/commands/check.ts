@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { createAdapter } from '../../../adapters/index.js';
 import { errorMessage, ExitCode } from '../../errors.js';
-import { Resolver } from '../../resolver/resolver.js';
-import { resolversOf } from '../../sync/resolve-all.js';
 import { Context, exitWith } from '../context.js';
 
 interface CheckLine {
@@ -33,11 +31,13 @@ export function registerCheck(program: Command): void {
           if (list.note) lines.push({ what: `list ${list.name}`, ok: true, detail: list.note });
         }
         // Building an adapter reads its secrets: a missing or group-readable secret file shows here, offline too.
-        const adapters = [...config.targets.values()].map((t) => createAdapter(t));
+        const adapters = await Promise.all([...config.targets.values()].map((t) => createAdapter(t)));
         const warnings = [...config.warnings, ...adapters.flatMap((a) => a.warnings ?? [])];
         for (const a of adapters) for (const w of a.warnings ?? []) ctx.log.warn(w);
         if (!opts.offline) {
           const probe = [...config.lists.values()].flatMap((l) => l.names)[0] ?? 'localhost.localdomain';
+          const { Resolver } = await import('../../resolver/resolver.js');
+          const { resolversOf } = await import('../../sync/resolve-all.js');
           for (const server of resolversOf(config)) {
             const resolver = new Resolver({ servers: [server], ...config.resolve, attempts: 1 });
             const r = await resolver.lookup(probe, 'ipv4');

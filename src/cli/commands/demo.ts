@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { runDemo } from '../../demo/demo.js';
 import { Context, exitWith } from '../context.js';
 
 export function registerDemo(program: Command): void {
@@ -11,6 +10,7 @@ export function registerDemo(program: Command): void {
     .action(
       exitWith(async (_opts: unknown, cmd: Command) => {
         const ctx = new Context(cmd);
+        const { runDemo } = await import('../../demo/demo.js');
         const result = await runDemo((s) => (ctx.json ? undefined : ctx.print(s)), ctx.log);
         if (ctx.json) ctx.printJson(result);
         return 0;

@@ -4,7 +4,6 @@ import { parseConfig } from '../../config/load.js';
 import { expandName } from '../../config/names.js';
 import { ConfigError, ExitCode } from '../../errors.js';
 import { isSuccess, type LookupResult } from '../../resolver/types.js';
-import { resolveAll } from '../../sync/resolve-all.js';
 import type { ListConfig } from '../../config/types.js';
 import { Context, exitWith } from '../context.js';
 
@@ -41,6 +40,7 @@ export function registerResolve(program: Command): void {
             },
           ];
         }
+        const { resolveAll } = await import('../../sync/resolve-all.js');
         const results = await resolveAll(config, lists);
         if (ctx.json) ctx.printJson(results);
         else ctx.print(results.map(formatLookup).join('\n'));

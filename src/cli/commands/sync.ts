@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
 import { acquireLock } from '../../store/lock.js';
 import { writeRunMetrics } from '../../report/metrics.js';
-import { runSync } from '../../sync/engine.js';
 import { collect, Context, exitWith } from '../context.js';
 import { formatSync, syncJson } from '../format.js';
 
@@ -63,6 +62,8 @@ async function run(
   process.once('SIGINT', onSignal);
   const db = ctx.openWritable();
   try {
+    // Loaded here, not at start-up: the resolver and adapters are not needed by the read-only commands.
+    const { runSync } = await import('../../sync/engine.js');
     const result = await runSync(config, db, {
       command,
       dryRun: opts.dryRun,

@@ -3,7 +3,6 @@ import { loadConfigFile } from '../../config/load.js';
 import { ConfigError, ExitCode } from '../../errors.js';
 import { writeRunMetrics } from '../../report/metrics.js';
 import { acquireLock } from '../../store/lock.js';
-import { Watcher } from '../../sync/watch.js';
 import { parseDuration } from '../../time.js';
 import { Context, exitWith } from '../context.js';
 
@@ -40,6 +39,7 @@ export function registerWatch(program: Command): void {
         // The watch holds the lock for its whole life: a concurrent sync exits 4 naming it.
         const lock = acquireLock(config.database, 'watch', ctx.clock());
         const db = ctx.openWritable();
+        const { Watcher } = await import('../../sync/watch.js');
         const watcher = new Watcher(config, db, {
           minIntervalMs,
           maxIntervalMs,
