@@ -13,8 +13,14 @@ export interface Address {
   readonly prefix: number;
 }
 
+const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+/** An IPv4 address already in the one spelling parseAddress returns (no leading zeros). */
+const CANONICAL_V4 = new RegExp(`^${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}$`);
+
 export function parseAddress(input: string): Address | undefined {
   const raw = input.trim();
+  // Most addresses arrive already normalised (from DNS, the store, our own list files): skip the parse.
+  if (CANONICAL_V4.test(raw)) return { text: raw, family: 'ipv4', prefix: 32 };
   try {
     if (raw.includes('/')) {
       const [addr, len] = ipaddr.parseCIDR(raw);

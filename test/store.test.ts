@@ -8,10 +8,12 @@ import { openDatabase, type Db } from '../src/store/db.js';
 import { acquireLock } from '../src/store/lock.js';
 import { prune } from '../src/store/prune.js';
 import { loadMigrations, migrate, schemaVersion } from '../src/store/migrate.js';
-import { loadSightings, recordLookup } from '../src/store/observations.js';
+import { loadSightings, recordLookups } from '../src/store/observations.js';
 import type { LookupResult } from '../src/resolver/types.js';
 import { UserError } from '../src/errors.js';
 import { tempDir } from './helpers.js';
+
+const recordLookup = (db: Db, result: LookupResult, at: Date) => recordLookups(db, [result], at);
 
 let dir: ReturnType<typeof tempDir>;
 let path: string;
@@ -53,13 +55,14 @@ describe('store', () => {
     expect(rows).toEqual([
       { version: 1, name: 'initial' },
       { version: 2, name: 'audit_checkpoints' },
+      { version: 3, name: 'presence_indexes' },
     ]);
   });
 
   it('refuses a database from a newer schema', () => {
     db.prepare("INSERT INTO schema_migrations VALUES (999, 'future', '2030-01-01')").run();
     expect(() => migrate(db, path)).toThrow(
-      /schema version 999 is newer than this dnsfence knows \(2\); upgrade dnsfence/,
+      /schema version 999 is newer than this dnsfence knows \(3\); upgrade dnsfence/,
     );
   });
 

@@ -119,7 +119,9 @@ export function desiredList(input: DesiredInput): DesiredList {
  * refuse overlapping elements: keep the prefix only.
  */
 function dropCovered(entries: Map<string, DesiredEntry>, excluded: Map<string, ExcludedEntry>): void {
+  // Entries are normalised: host addresses carry no prefix length, so only a '/' marks a prefix.
   const prefixes = [...entries.values()]
+    .filter((e) => e.address.includes('/'))
     .map((e) => ({ e, a: parseAddress(e.address) }))
     .filter((p) => p.a && p.a.prefix < (p.a.family === 'ipv4' ? 32 : 128))
     .map((p) => ({ text: p.e.address, cidr: ipaddr.parseCIDR(p.e.address) }));

@@ -17,16 +17,20 @@ interface LookupRow {
 }
 
 /**
- * Records one lookup: extends the presence interval of every address that was also in the
- * previous successful answer, opens a new interval for the others, and keeps failure intervals.
- * Must run inside the caller's transaction.
+ * Records the lookups of one pass: extends the presence interval of every address that was also
+ * in the previous successful answer, opens a new interval for the others, and keeps failure
+ * intervals. Must run inside the caller's transaction.
  */
-export function recordLookup(db: Db, result: LookupResult, at: Date): void {
+export function recordLookups(db: Db, results: readonly LookupResult[], at: Date): void {
+  // One read of every previous state instead of one query per lookup: a sync records thousands.
+  const previous = new Map(
+    (stmt(db, 'SELECT * FROM lookups').all() as LookupRow[]).map((r) => [`${r.family} ${r.name}`, r]),
+  );
+  for (const result of results) recordLookup(db, result, at, previous.get(`${result.family} ${result.name}`));
+}
+
+function recordLookup(db: Db, result: LookupResult, at: Date, prev: LookupRow | undefined): void {
   const now = at.toISOString();
-  const prev = stmt(db, 'SELECT * FROM lookups WHERE name = ? AND family = ?').get(
-    result.name,
-    result.family,
-  ) as LookupRow | undefined;
   const chain = result.chain.length > 1 ? result.chain.join(' > ') : null;
   if (isSuccess(result.outcome)) {
     const extend = stmt(

@@ -10,7 +10,7 @@ import { isSuccess, type LookupResult } from '../resolver/types.js';
 import { loadApplied } from '../store/applied.js';
 import { appendAudit } from '../store/audit.js';
 import type { Db } from '../store/db.js';
-import { recordLookup } from '../store/observations.js';
+import { recordLookups } from '../store/observations.js';
 import { computeDesired } from './desired-from-store.js';
 import { beginRun, finishRun, recordPush, type PushOutcome, type RunOutcome } from '../store/runs.js';
 import type { Clock } from '../time.js';
@@ -97,7 +97,7 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
   const desired = new Map<string, DesiredList>();
   db.exec('BEGIN IMMEDIATE');
   try {
-    for (const l of lookups) recordLookup(db, l, now);
+    recordLookups(db, lookups, now);
     for (const list of lists) desired.set(list.name, computeDesired(db, config, list, now.getTime()));
     db.exec(options.dryRun ? 'ROLLBACK' : 'COMMIT');
   } catch (err) {

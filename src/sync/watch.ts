@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { Resolver } from '../resolver/resolver.js';
 import { isSuccess, type LookupResult } from '../resolver/types.js';
 import type { Db } from '../store/db.js';
-import { recordLookup } from '../store/observations.js';
+import { recordLookups } from '../store/observations.js';
 import type { Clock } from '../time.js';
 import { changeLine } from '../cli/format.js';
 import { runSync, type SyncResult } from './engine.js';
@@ -159,7 +159,7 @@ export class Watcher {
         if (lists.length === 0) {
           // Nothing changed: the answers are still recorded, so history and stale_limit stay right.
           this.db.transaction(() => {
-            for (const r of results) recordLookup(this.db, r, clock());
+            recordLookups(this.db, results, clock());
           })();
           continue;
         }

@@ -15,6 +15,8 @@ export async function startZone(
       stdio: ['pipe', 'pipe', 'inherit'],
     },
   );
+  // A benchmark that fails part-way must not leave its DNS server running.
+  process.on('exit', () => child.kill());
   const lines: string[] = [];
   const waiters: ((l: string) => void)[] = [];
   let buf = '';
