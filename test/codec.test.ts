@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import DNS from 'dns2';
 import { describe, expect, it } from 'vitest';
 import { bitsToBuffer, original, readBits, writeBits } from '../src/resolver/codec-speed.js';
+import { encodeQuery, encodeWithDns2, type RecordType } from '../src/resolver/message.js';
 
 describe("dns2's codec, sped up", () => {
   it('reads exactly what dns2 reads, aligned or not, and fails where it fails', () => {
@@ -43,6 +44,23 @@ describe("dns2's codec, sped up", () => {
         },
       ),
       { numRuns: 3000, seed: 2 },
+    );
+  });
+
+  it('encodes a query exactly as dns2 does, for any name', () => {
+    const label = fc.stringMatching(/^[a-zA-Z0-9_-]{1,70}$/);
+    fc.assert(
+      fc.property(
+        fc.nat(0xffff),
+        fc.array(fc.oneof(label, fc.string({ minLength: 1, maxLength: 5 })), { minLength: 1, maxLength: 6 }),
+        fc.boolean(),
+        fc.constantFrom<RecordType>('A', 'AAAA'),
+        (id, labels, dot, type) => {
+          const q = { id, name: `${labels.join('.')}${dot ? '.' : ''}`, type };
+          expect(encodeQuery(q)).toEqual(encodeWithDns2(q));
+        },
+      ),
+      { numRuns: 3000, seed: 3 },
     );
   });
 

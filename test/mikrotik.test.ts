@@ -165,6 +165,25 @@ describe('MikroTik adapter against a fake RouterOS', () => {
     ]);
   });
 
+  it('a router that refuses the connection is one line naming the target, exit 1, and nothing recorded', async () => {
+    await start();
+    expect((await run('sync')).code).toBe(0);
+    const before = entries();
+    await ros.stop();
+    zone.set('www.example.com', { a: ['192.0.2.77'], ttl: 60 });
+    const r = await run('sync');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(new RegExp(`^error: target edge: .*127\\.0\\.0\\.1:${ros.port}.*refused`)),
+    ]);
+    const db = new Database(join(dir.path, 'dnsfence.db'), { readonly: true });
+    expect(db.prepare("SELECT count(*) AS n FROM audit WHERE address = '192.0.2.77'").get()).toEqual({
+      n: 0,
+    });
+    db.close();
+    expect(entries()).toEqual(before);
+  });
+
   it('survives !fatal, a connection dropped mid-reply and a router that stops answering', async () => {
     await start();
     ros.failNext(/print$/, 'fatal');

@@ -177,6 +177,21 @@ describe('OPNsense adapter against a fake OPNsense', () => {
     expect(missing.stderr).toMatch(/targets\.opn\.secret_env: environment variable OPN_SECRET is not set/);
   });
 
+  it('a firewall that refuses the connection is one line naming the target, exit 1, and nothing recorded', async () => {
+    config();
+    expect((await run('sync')).code).toBe(0);
+    await opn.stop();
+    zone.set('www.example.com', { a: ['192.0.2.77'], ttl: 60 });
+    const r = await run('sync');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: target opn: .*refused/)]);
+    const db = new Database(join(dir.path, 'dnsfence.db'), { readonly: true });
+    expect(db.prepare("SELECT count(*) AS n FROM audit WHERE address = '192.0.2.77'").get()).toEqual({
+      n: 0,
+    });
+    db.close();
+  });
+
   it('an HTTP 500 on a write records nothing as applied; the next sync repairs', async () => {
     config();
     await run('sync');
