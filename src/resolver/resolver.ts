@@ -16,9 +16,12 @@ export interface ResolverOptions {
 }
 
 /** Bounds the number of queries in flight. */
-class Semaphore {
+export class Semaphore {
   private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  // A queue with a head index: a sync queues every lookup at once, and Array.shift() on tens of
+  // thousands of waiters made resolution quadratic (docs/benchmarks.md).
+  private waiting: (() => void)[] = [];
+  private head = 0;
   constructor(private readonly limit: number) {}
   async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.active >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
@@ -27,8 +30,19 @@ class Semaphore {
       return await task();
     } finally {
       this.active -= 1;
-      this.waiting.shift()?.();
+      this.release();
     }
+  }
+
+  private release(): void {
+    const next = this.waiting[this.head];
+    if (!next) return;
+    this.head += 1;
+    if (this.head > 1024 && this.head * 2 > this.waiting.length) {
+      this.waiting = this.waiting.slice(this.head);
+      this.head = 0;
+    }
+    next();
   }
 }
 
