@@ -55,7 +55,7 @@ describe('store', () => {
     expect(rows).toEqual([
       { version: 1, name: 'initial' },
       { version: 2, name: 'audit_checkpoints' },
-      { version: 3, name: 'presence_indexes' },
+      { version: 3, name: 'indexes' },
     ]);
   });
 

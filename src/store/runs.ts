@@ -62,7 +62,15 @@ export function recordPush(db: Db, push: PushRow): void {
 
 /** The latest push per target, and the latest successful one. */
 export function latestPushes(db: Db): { target: string; last: PushRow; lastOk: PushRow | undefined }[] {
-  const targets = db.prepare('SELECT DISTINCT target FROM pushes ORDER BY target').all() as {
+  // One index seek per target (pushes_by_target) instead of a scan of every push ever made.
+  const targets = db
+    .prepare(
+      `WITH RECURSIVE t(target) AS (
+         SELECT min(target) FROM pushes
+         UNION ALL SELECT (SELECT min(target) FROM pushes WHERE target > t.target) FROM t WHERE t.target IS NOT NULL)
+       SELECT target FROM t WHERE target IS NOT NULL`,
+    )
+    .all() as {
     target: string;
   }[];
   const last = db.prepare('SELECT * FROM pushes WHERE target = ? ORDER BY at DESC, run_id DESC LIMIT 1');
