@@ -9,4 +9,6 @@ DROP INDEX presence_by_last_seen;
 
 -- `status` looks up the latest push per target; without this it scanned and sorted every push
 -- ever made (one per target and run: 105,120 a year at 5-minute syncs).
-CREATE INDEX pushes_by_target ON pushes (target, at, run_id);
+-- Run ids grow with time, so the latest push of a target is its highest run id; indexing the id
+-- rather than the timestamp text keeps the index small (the database must stay lean over years).
+CREATE INDEX pushes_by_target ON pushes (target, run_id);

@@ -73,9 +73,9 @@ export function latestPushes(db: Db): { target: string; last: PushRow; lastOk: P
     .all() as {
     target: string;
   }[];
-  const last = db.prepare('SELECT * FROM pushes WHERE target = ? ORDER BY at DESC, run_id DESC LIMIT 1');
+  const last = db.prepare('SELECT * FROM pushes WHERE target = ? ORDER BY run_id DESC LIMIT 1');
   const lastOk = db.prepare(
-    "SELECT * FROM pushes WHERE target = ? AND outcome IN ('ok', 'unchanged') ORDER BY at DESC, run_id DESC LIMIT 1",
+    "SELECT * FROM pushes WHERE target = ? AND outcome IN ('ok', 'unchanged') ORDER BY run_id DESC LIMIT 1",
   );
   return targets.map(({ target }) => ({
     target,
