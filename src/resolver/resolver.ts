@@ -16,7 +16,7 @@ export interface ResolverOptions {
 }
 
 /** Bounds the number of queries in flight. */
-export class Semaphore {
+class Semaphore {
   private active = 0;
   // A queue with a head index: a sync queues every lookup at once, and Array.shift() on tens of
   // thousands of waiters made resolution quadratic (docs/benchmarks.md).

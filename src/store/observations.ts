@@ -22,11 +22,19 @@ interface LookupRow {
  * intervals. Must run inside the caller's transaction.
  */
 export function recordLookups(db: Db, results: readonly LookupResult[], at: Date): void {
-  // One read of every previous state instead of one query per lookup: a sync records thousands.
-  const previous = new Map(
-    (stmt(db, 'SELECT * FROM lookups').all() as LookupRow[]).map((r) => [`${r.family} ${r.name}`, r]),
-  );
-  for (const result of results) recordLookup(db, result, at, previous.get(`${result.family} ${result.name}`));
+  // A sync records thousands at once: one read of every previous state beats a query per lookup.
+  // A watch wake-up records a few: then the indexed query per lookup is the cheaper one.
+  let previous: (r: LookupResult) => LookupRow | undefined;
+  if (results.length > 256) {
+    const all = new Map(
+      (stmt(db, 'SELECT * FROM lookups').all() as LookupRow[]).map((r) => [`${r.family} ${r.name}`, r]),
+    );
+    previous = (r) => all.get(`${r.family} ${r.name}`);
+  } else {
+    const one = stmt(db, 'SELECT * FROM lookups WHERE name = ? AND family = ?');
+    previous = (r) => one.get(r.name, r.family) as LookupRow | undefined;
+  }
+  for (const result of results) recordLookup(db, result, at, previous(result));
 }
 
 function recordLookup(db: Db, result: LookupResult, at: Date, prev: LookupRow | undefined): void {

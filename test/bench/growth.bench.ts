@@ -38,14 +38,9 @@ it('a simulated year of growth', async () => {
   const dir = mkdtempSync(join(base, 'dnsfence-growth-'));
   const configPath = join(dir, 'dnsfence.yaml');
   const names = Array.from({ length: NAMES }, (_, i) => `g${i}.growth.example`);
-  writeFileSync(
-    configPath,
-    `lists:\n  vendor:\n    names: [${names.join(', ')}]\ntargets:\n  out: { type: file, dir: lists }\n`,
-  );
-  const config = parseConfig(
-    `lists:\n  vendor:\n    names: [${names.join(', ')}]\ntargets:\n  out: { type: file, dir: lists }\n`,
-    configPath,
-  );
+  const text = `lists:\n  vendor:\n    names: [${names.join(', ')}]\ntargets:\n  out: { type: file, dir: lists }\n`;
+  writeFileSync(configPath, text);
+  const config = parseConfig(text, configPath);
   const db = openDatabase(config.database);
   migrate(db, config.database);
   const current = names.map((_, i) => i);

@@ -32,8 +32,9 @@ export function registerCheck(program: Command): void {
         }
         // Building an adapter reads its secrets: a missing or group-readable secret file shows here, offline too.
         const adapters = await Promise.all([...config.targets.values()].map((t) => createAdapter(t)));
-        const warnings = [...config.warnings, ...adapters.flatMap((a) => a.warnings ?? [])];
-        for (const a of adapters) for (const w of a.warnings ?? []) ctx.log.warn(w);
+        const adapterWarnings = adapters.flatMap((a) => a.warnings ?? []);
+        for (const w of adapterWarnings) ctx.log.warn(w);
+        const warnings = [...config.warnings, ...adapterWarnings];
         if (!opts.offline) {
           const probe = [...config.lists.values()].flatMap((l) => l.names)[0] ?? 'localhost.localdomain';
           const { Resolver } = await import('../../resolver/resolver.js');
