@@ -16,16 +16,24 @@ interface LookupRow {
   chain: string | null;
 }
 
+/** Above this many names, one read of a whole table beats one indexed query per name. */
+const BULK = 256;
+
+export interface LookupRecorder {
+  /** Records one finished lookup at `at`. Must run inside the caller's transaction. */
+  record(result: LookupResult, at: Date): void;
+}
+
 /**
- * Records the lookups of one pass: extends the presence interval of every address that was also
- * in the previous successful answer, opens a new interval for the others, and keeps failure
- * intervals. Must run inside the caller's transaction.
+ * Records the lookups of one pass as they finish: extends the presence interval of every address
+ * that was also in the previous successful answer, opens a new interval for the others, and keeps
+ * failure intervals. `expected` is how many lookups the pass will record, each (name, family) once.
  */
-export function recordLookups(db: Db, results: readonly LookupResult[], at: Date): void {
+export function lookupRecorder(db: Db, expected: number): LookupRecorder {
   // A sync records thousands at once: one read of every previous state beats a query per lookup.
   // A watch wake-up records a few: then the indexed query per lookup is the cheaper one.
   let previous: (r: LookupResult) => LookupRow | undefined;
-  if (results.length > 256) {
+  if (expected > BULK) {
     const all = new Map(
       (stmt(db, 'SELECT * FROM lookups').all() as LookupRow[]).map((r) => [`${r.family} ${r.name}`, r]),
     );
@@ -34,7 +42,13 @@ export function recordLookups(db: Db, results: readonly LookupResult[], at: Date
     const one = stmt(db, 'SELECT * FROM lookups WHERE name = ? AND family = ?');
     previous = (r) => one.get(r.name, r.family) as LookupRow | undefined;
   }
-  for (const result of results) recordLookup(db, result, at, previous(result));
+  return { record: (result, at) => recordLookup(db, result, at, previous(result)) };
+}
+
+/** Records the lookups of one pass, all at `at`. Must run inside the caller's transaction. */
+export function recordLookups(db: Db, results: readonly LookupResult[], at: Date): void {
+  const recorder = lookupRecorder(db, results.length);
+  for (const result of results) recorder.record(result, at);
 }
 
 function recordLookup(db: Db, result: LookupResult, at: Date, prev: LookupRow | undefined): void {
@@ -115,47 +129,62 @@ function recordLookup(db: Db, result: LookupResult, at: Date, prev: LookupRow | 
 
 /** Presence intervals of the given names that ended at or after `since`, merged per address. */
 export function loadSightings(db: Db, names: readonly string[], since: Date): Sighting[] {
+  const cutoff = since.toISOString();
+  const out: Sighting[] = [];
+  const push = (row: SightingRow) =>
+    out.push({
+      name: row.name,
+      family: row.family,
+      address: row.address,
+      firstSeen: Date.parse(row.first_seen),
+      lastSeen: Date.parse(row.last_seen),
+    });
+  if (names.length > BULK) {
+    const wanted = new Set(names);
+    const rows = stmt(
+      db,
+      `SELECT name, family, address, min(first_seen) AS first_seen, max(last_seen) AS last_seen
+       FROM presence WHERE last_seen >= ? GROUP BY name, family, address`,
+    ).all(cutoff) as SightingRow[];
+    for (const row of rows) if (wanted.has(row.name)) push(row);
+    return out;
+  }
   const query = stmt(
     db,
-    `SELECT family, address, min(first_seen) AS first_seen, max(last_seen) AS last_seen
+    `SELECT name, family, address, min(first_seen) AS first_seen, max(last_seen) AS last_seen
      FROM presence WHERE name = ? AND last_seen >= ? GROUP BY family, address`,
   );
-  const out: Sighting[] = [];
-  const cutoff = since.toISOString();
-  for (const name of names) {
-    for (const row of query.all(name, cutoff) as {
-      family: Family;
-      address: string;
-      first_seen: string;
-      last_seen: string;
-    }[]) {
-      out.push({
-        name,
-        family: row.family,
-        address: row.address,
-        firstSeen: Date.parse(row.first_seen),
-        lastSeen: Date.parse(row.last_seen),
-      });
-    }
-  }
+  for (const name of names) for (const row of query.all(name, cutoff) as SightingRow[]) push(row);
   return out;
 }
 
+interface SightingRow {
+  name: string;
+  family: Family;
+  address: string;
+  first_seen: string;
+  last_seen: string;
+}
+
 export function loadStatuses(db: Db, names: readonly string[]): NameStatus[] {
-  const query = stmt(db, 'SELECT * FROM lookups WHERE name = ?');
   const out: NameStatus[] = [];
-  for (const name of names) {
-    for (const row of query.all(name) as LookupRow[]) {
-      out.push({
-        name,
-        family: row.family,
-        lastSuccess: row.last_success ? Date.parse(row.last_success) : undefined,
-        failing: row.failing_since !== null,
-        outcome: row.outcome,
-        ...(row.detail ? { detail: row.detail } : {}),
-      });
-    }
+  const push = (row: LookupRow) =>
+    out.push({
+      name: row.name,
+      family: row.family,
+      lastSuccess: row.last_success ? Date.parse(row.last_success) : undefined,
+      failing: row.failing_since !== null,
+      outcome: row.outcome,
+      ...(row.detail ? { detail: row.detail } : {}),
+    });
+  if (names.length > BULK) {
+    const wanted = new Set(names);
+    for (const row of stmt(db, 'SELECT * FROM lookups').all() as LookupRow[])
+      if (wanted.has(row.name)) push(row);
+    return out;
   }
+  const query = stmt(db, 'SELECT * FROM lookups WHERE name = ?');
+  for (const name of names) for (const row of query.all(name) as LookupRow[]) push(row);
   return out;
 }
 

@@ -10,11 +10,11 @@ import { isSuccess, type LookupResult } from '../resolver/types.js';
 import { loadApplied } from '../store/applied.js';
 import { appendAudit } from '../store/audit.js';
 import type { Db } from '../store/db.js';
-import { recordLookups } from '../store/observations.js';
+import { lookupRecorder, recordLookups } from '../store/observations.js';
 import { computeDesired } from './desired-from-store.js';
 import { beginRun, finishRun, recordPush, type PushOutcome, type RunOutcome } from '../store/runs.js';
 import type { Clock } from '../time.js';
-import { resolveAll } from './resolve-all.js';
+import { questionsOf, resolveAll } from './resolve-all.js';
 
 export interface SyncOptions {
   command: string;
@@ -84,25 +84,43 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
   const start = clock();
   const runId = options.dryRun ? undefined : beginRun(db, options.command, config.hash, start);
 
-  const lookups = options.lookups ?? (await resolveAll(config, lists));
-  const now = clock();
+  // Observations are recorded, and the desired sets computed, in one transaction; a dry run rolls
+  // it back. Each answer is recorded as it arrives, in the time the others are still on the wire.
+  // A pass has one time, its start, just before its questions go out: every answer and the desired sets use it, so
+  // names that answered in the same pass were seen together, and nothing seen in this pass can
+  // count as expired however long the slowest lookup took.
+  const desired = new Map<string, DesiredList>();
+  let lookups: LookupResult[];
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    if (options.lookups) {
+      lookups = options.lookups;
+      recordLookups(db, lookups, start);
+    } else {
+      const questions = questionsOf(lists);
+      const recorder = lookupRecorder(db, questions.length);
+      let failed: unknown;
+      lookups = await resolveAll(config, questions, (result) => {
+        if (failed !== undefined) return;
+        try {
+          recorder.record(result, start);
+        } catch (err) {
+          failed = err;
+        }
+      });
+      if (failed !== undefined) throw failed;
+    }
+    for (const list of lists) desired.set(list.name, computeDesired(db, config, list, start.getTime()));
+    db.exec(options.dryRun ? 'ROLLBACK' : 'COMMIT');
+  } catch (err) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw err;
+  }
   for (const l of lookups) {
     if (!isSuccess(l.outcome))
       log.warn(
         `${l.name} ${l.family === 'ipv4' ? 'A' : 'AAAA'}: ${l.outcome}${l.detail ? ` (${l.detail})` : ''}`,
       );
-  }
-
-  // Observations are recorded, and the desired sets computed, in one transaction; a dry run rolls it back.
-  const desired = new Map<string, DesiredList>();
-  db.exec('BEGIN IMMEDIATE');
-  try {
-    recordLookups(db, lookups, now);
-    for (const list of lists) desired.set(list.name, computeDesired(db, config, list, now.getTime()));
-    db.exec(options.dryRun ? 'ROLLBACK' : 'COMMIT');
-  } catch (err) {
-    if (db.inTransaction) db.exec('ROLLBACK');
-    throw err;
   }
   for (const d of desired.values()) {
     for (const r of d.rejected)

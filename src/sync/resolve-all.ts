@@ -16,8 +16,13 @@ export function resolversOf(config: Config): ResolverSpec[] {
   return servers;
 }
 
+export interface Question {
+  name: string;
+  family: Family;
+}
+
 /** Every (name, family) the given lists need, each once. */
-export function questionsOf(lists: Iterable<ListConfig>): { name: string; family: Family }[] {
+export function questionsOf(lists: Iterable<ListConfig>): Question[] {
   const wanted = new Map<string, Set<Family>>();
   for (const list of lists) {
     for (const name of list.names) {
@@ -29,10 +34,24 @@ export function questionsOf(lists: Iterable<ListConfig>): { name: string; family
   return [...wanted].flatMap(([name, families]) => [...families].sort().map((family) => ({ name, family })));
 }
 
-export async function resolveAll(config: Config, lists: Iterable<ListConfig>): Promise<LookupResult[]> {
+/**
+ * Resolves every question of the lists. `onResult` sees each lookup as it finishes, so the caller
+ * can do its work on one answer while the rest are still on the wire.
+ */
+export async function resolveAll(
+  config: Config,
+  questions: readonly Question[],
+  onResult?: (result: LookupResult) => void,
+): Promise<LookupResult[]> {
   const resolver = new Resolver({ servers: resolversOf(config), ...config.resolve });
   try {
-    return await Promise.all(questionsOf(lists).map(({ name, family }) => resolver.lookup(name, family)));
+    return await Promise.all(
+      questions.map(async ({ name, family }) => {
+        const result = await resolver.lookup(name, family);
+        onResult?.(result);
+        return result;
+      }),
+    );
   } finally {
     await resolver.close();
   }

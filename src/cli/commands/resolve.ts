@@ -40,8 +40,8 @@ export function registerResolve(program: Command): void {
             },
           ];
         }
-        const { resolveAll } = await import('../../sync/resolve-all.js');
-        const results = await resolveAll(config, lists);
+        const { questionsOf, resolveAll } = await import('../../sync/resolve-all.js');
+        const results = await resolveAll(config, questionsOf(lists));
         if (ctx.json) ctx.printJson(results);
         else ctx.print(results.map(formatLookup).join('\n'));
         return results.every((r) => isSuccess(r.outcome)) ? ExitCode.ok : ExitCode.degraded;
