@@ -17,10 +17,41 @@ const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
 /** An IPv4 address already in the one spelling parseAddress returns (no leading zeros). */
 const CANONICAL_V4 = new RegExp(`^${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}$`);
 
+/**
+ * A bounded memo for what ipaddr.js works out about an address text: one sync meets the same
+ * address in the DNS answer, the planner and the target's list, and a watch meets it every pass.
+ */
+class Memo<T> {
+  private readonly map = new Map<string, T>();
+  constructor(private readonly limit: number) {}
+  get(key: string, compute: (key: string) => T): T {
+    let value = this.map.get(key);
+    if (value === undefined && !this.map.has(key)) {
+      value = compute(key);
+      if (this.map.size >= this.limit) this.map.clear();
+      this.map.set(key, value);
+    }
+    return value as T;
+  }
+  set(key: string, value: T): void {
+    if (this.map.size >= this.limit) this.map.clear();
+    this.map.set(key, value);
+  }
+}
+
+const parsed = new Memo<Address | undefined>(100_000);
+
 export function parseAddress(input: string): Address | undefined {
   const raw = input.trim();
   // Most addresses arrive already normalised (from DNS, the store, our own list files): skip the parse.
   if (CANONICAL_V4.test(raw)) return { text: raw, family: 'ipv4', prefix: 32 };
+  const address = parsed.get(raw, parseWithIpaddr);
+  // The normalised spelling is what the planner and the targets' lists will ask about next.
+  if (address && address.text !== raw) parsed.set(address.text, address);
+  return address;
+}
+
+function parseWithIpaddr(raw: string): Address | undefined {
   try {
     if (raw.includes('/')) {
       const [addr, len] = ipaddr.parseCIDR(raw);
@@ -95,6 +126,14 @@ export interface Verdict {
  * IPv4-mapped and -translated IPv6 forms are judged by the IPv4 address inside them.
  */
 export function judgeAnswer(text: string, allowPrivate: boolean): Verdict {
+  const range = ranges.get(text, rangeOf);
+  if (range === 'documentation' || range === 'unicast') return { accepted: true, range };
+  return { accepted: allowPrivate && PRIVATE_RANGES.has(range), range };
+}
+
+const ranges = new Memo<string>(100_000);
+
+function rangeOf(text: string): string {
   let addr: ipaddr.IPv4 | ipaddr.IPv6 = ipaddr.parse(text);
   if (addr.kind() === 'ipv6') {
     const v6 = addr as ipaddr.IPv6;
@@ -105,9 +144,7 @@ export function judgeAnswer(text: string, allowPrivate: boolean): Verdict {
     }
   }
   for (const [net, len] of DOCUMENTATION) {
-    if (addr.kind() === net.kind() && addr.match(net, len)) return { accepted: true, range: 'documentation' };
+    if (addr.kind() === net.kind() && addr.match(net, len)) return 'documentation';
   }
-  const range = addr.range();
-  if (range === 'unicast') return { accepted: true, range };
-  return { accepted: allowPrivate && PRIVATE_RANGES.has(range), range };
+  return addr.range();
 }

@@ -38,7 +38,9 @@ export function desiredList(input: DesiredInput): DesiredList {
   const byName = new Map<string, Sighting[]>();
   for (const s of input.sightings) {
     if (!configured.has(s.name) || !families.has(s.family)) continue;
-    byName.set(s.name, [...(byName.get(s.name) ?? []), s]);
+    const known = byName.get(s.name);
+    if (known) known.push(s);
+    else byName.set(s.name, [s]);
   }
 
   const exclude = (s: Sighting, reason: ExcludedEntry['reason'], detail: string) => {
