@@ -1,2 +1,2 @@
 #!/usr/bin/env node
-import('../dist/src/cli/main.js').then((m) => m.main(process.argv));
+import('../dist/bundle/main.js').then((m) => m.main(process.argv));

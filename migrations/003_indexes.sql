@@ -3,9 +3,9 @@
 -- indexes, each of those updates rewrote two index entries as well as the row. Lookups by name
 -- need only (name, family, address); pruning by last_seen scans a table that grows with DNS
 -- changes, not with runs, and runs rarely.
-DROP INDEX presence_by_name;
+DROP INDEX IF EXISTS presence_by_name;
 CREATE INDEX presence_by_name ON presence (name, family, address);
-DROP INDEX presence_by_last_seen;
+DROP INDEX IF EXISTS presence_by_last_seen;
 
 -- `status` looks up the latest push per target; without this it scanned and sorted every push
 -- ever made (one per target and run: 105,120 a year at 5-minute syncs).

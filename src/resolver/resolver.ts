@@ -70,6 +70,31 @@ export class Resolver {
     return this.udp;
   }
 
+  /**
+   * Looks up every question, `concurrency` at a time, in order; `onResult` sees each lookup as it
+   * finishes. Workers take the next question when one finishes, rather than queueing every
+   * lookup at once: tens of thousands of waiting lookups outlived young-generation collections
+   * and made a 10,000-name sync spend a sixth of its time collecting garbage.
+   */
+  async lookupAll(
+    questions: readonly { name: string; family: Family }[],
+    onResult?: (result: LookupResult) => void,
+  ): Promise<LookupResult[]> {
+    const results = new Array<LookupResult>(questions.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < questions.length) {
+        const i = next++;
+        const q = questions[i] as { name: string; family: Family };
+        const result = await this.lookup(q.name, q.family);
+        results[i] = result;
+        onResult?.(result);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, questions.length) }, worker));
+    return results;
+  }
+
   async lookup(name: string, family: Family): Promise<LookupResult> {
     const type = TYPE_OF[family];
     let chain = [name];

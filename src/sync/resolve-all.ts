@@ -45,13 +45,7 @@ export async function resolveAll(
 ): Promise<LookupResult[]> {
   const resolver = new Resolver({ servers: resolversOf(config), ...config.resolve });
   try {
-    return await Promise.all(
-      questions.map(async ({ name, family }) => {
-        const result = await resolver.lookup(name, family);
-        onResult?.(result);
-        return result;
-      }),
-    );
+    return await resolver.lookupAll(questions, onResult);
   } finally {
     await resolver.close();
   }
