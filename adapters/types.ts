@@ -48,6 +48,12 @@ export interface Adapter {
   labels?(list: string): ReadonlyMap<string, string[]>;
   /** Owned entries per list (keyed by the configured list name), normalised. Throws UserError. */
   read(lists: ListRef[]): Promise<Map<string, Set<string>>>;
+  /**
+   * True when `read` is local and holds nothing open (nft, a file): the sync then reads while DNS
+   * is still resolving. A firewall reached over the network is read after resolution, so that no
+   * session idles through slow lookups and the read is as fresh as possible.
+   */
+  readonly readsLocally?: boolean;
   apply(updates: ListUpdate[]): Promise<ApplyResult>;
   /** Read-only probe for `check`: one line on what was found. Throws UserError. */
   check(): Promise<string>;

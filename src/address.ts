@@ -62,12 +62,10 @@ function parseWithIpaddr(raw: string): Address | undefined {
         family === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(raw) : ipaddr.IPv6.networkAddressFromCIDR(raw);
       return { text: `${network.toString()}/${len}`, family, prefix: len };
     }
-    if (!ipaddr.isValid(raw)) return undefined;
-    const addr = ipaddr.parse(raw);
-    const family: Family = addr.kind() === 'ipv4' ? 'ipv4' : 'ipv6';
-    // ipaddr.isValid accepts legacy forms such as "1" or "0x7f.1"; firewalls do not.
-    if (family === 'ipv4' && !ipaddr.IPv4.isValidFourPartDecimal(raw)) return undefined;
-    return { text: addr.toString(), family, prefix: family === 'ipv4' ? 32 : 128 };
+    if (raw.includes(':')) return { text: ipaddr.IPv6.parse(raw).toString(), family: 'ipv6', prefix: 128 };
+    // ipaddr.IPv4.isValid accepts legacy forms such as "1" or "0x7f.1"; firewalls do not.
+    if (!ipaddr.IPv4.isValidFourPartDecimal(raw)) return undefined;
+    return { text: ipaddr.IPv4.parse(raw).toString(), family: 'ipv4', prefix: 32 };
   } catch {
     return undefined;
   }
@@ -77,31 +75,34 @@ export function familyOf(text: string): Family {
   return text.includes(':') ? 'ipv6' : 'ipv4';
 }
 
-/** Sort order used everywhere: IPv4 before IPv6, then numerically. */
-export function compareAddresses(a: string, b: string): number {
-  const fa = familyOf(a);
-  const fb = familyOf(b);
-  if (fa !== fb) return fa === 'ipv4' ? -1 : 1;
-  const ba = bytesOf(a);
-  const bb = bytesOf(b);
-  for (let i = 0; i < Math.max(ba.length, bb.length); i++) {
-    const d = (ba[i] ?? -1) - (bb[i] ?? -1);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
-function bytesOf(text: string): number[] {
+/**
+ * A text that sorts like the address: family, then the address bytes, then the prefix length,
+ * each fixed-width. Sorting by keys parses each address once instead of twice per comparison.
+ */
+function sortKey(text: string): string {
   const [addr, len] = text.split('/');
   try {
-    return [...ipaddr.parse(addr as string).toByteArray(), Number(len ?? 999)];
+    const ip = (addr as string).includes(':')
+      ? ipaddr.IPv6.parse(addr as string)
+      : ipaddr.IPv4.parse(addr as string);
+    const hex = ip.toByteArray().map((b) => b.toString(16).padStart(2, '0'));
+    return `${ip.kind() === 'ipv4' ? 4 : 6}${hex.join('')}/${(len ?? '999').padStart(3, '0')}`;
   } catch {
-    return [];
+    // Not an address: after every address, in text order.
+    return `~${text}`;
   }
+}
+
+/** Sort order used everywhere: IPv4 before IPv6, then numerically, then by prefix length. */
+export function sortByAddress<T>(items: Iterable<T>, addressOf: (item: T) => string): T[] {
+  return [...items]
+    .map((item) => ({ item, key: sortKey(addressOf(item)) }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map((k) => k.item);
 }
 
 export function sortAddresses(list: Iterable<string>): string[] {
-  return [...list].sort(compareAddresses);
+  return sortByAddress(list, (a) => a);
 }
 
 /** What `allow_private: true` additionally lets through: internal, routable space only. */
@@ -134,7 +135,10 @@ export function judgeAnswer(text: string, allowPrivate: boolean): Verdict {
 const ranges = new Memo<string>(100_000);
 
 function rangeOf(text: string): string {
-  let addr: ipaddr.IPv4 | ipaddr.IPv6 = ipaddr.parse(text);
+  // One parse: ipaddr.parse validates with a parse of its own first.
+  let addr: ipaddr.IPv4 | ipaddr.IPv6 = text.includes(':')
+    ? ipaddr.IPv6.parse(text)
+    : ipaddr.IPv4.parse(text);
   if (addr.kind() === 'ipv6') {
     const v6 = addr as ipaddr.IPv6;
     const range = v6.range();

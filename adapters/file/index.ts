@@ -21,6 +21,7 @@ import type { Adapter, ApplyResult, ListRef, ListUpdate } from '../types.js';
 export class FileAdapter implements Adapter {
   readonly target: string;
   readonly families: readonly Family[] = ['ipv4', 'ipv6'];
+  readonly readsLocally = true;
 
   constructor(private readonly config: FileTargetConfig) {
     this.target = config.name;

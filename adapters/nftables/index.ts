@@ -25,6 +25,7 @@ export function chooseStrategy(deletes: number): 'incremental' | 'replace' {
 export class NftablesAdapter implements Adapter {
   readonly target: string;
   readonly families: readonly Family[];
+  readonly readsLocally = true;
   private existing = new Map<string, NftSet>();
   private tableExists = false;
   /** Sets of the lists read that do not exist yet: created even while empty, so rules can use them. */

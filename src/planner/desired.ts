@@ -8,6 +8,7 @@ export interface DesiredInput {
   list: ListConfig;
   /** Presence of the list's names (merged per name and address). */
   sightings: Sighting[];
+  /** The state of the list's failing lookups (others need none). */
   statuses: NameStatus[];
   staleLimitMs: number;
   now: number;
@@ -90,7 +91,8 @@ export function desiredList(input: DesiredInput): DesiredList {
       (a, b) =>
         b.s.lastSeen - a.s.lastSeen ||
         b.s.firstSeen - a.s.firstSeen ||
-        a.s.address.localeCompare(b.s.address),
+        // Plain code-unit order: localeCompare would depend on the locale and load ICU's collator.
+        (a.s.address < b.s.address ? -1 : a.s.address > b.s.address ? 1 : 0),
     );
     kept.forEach(({ s, stale }, i) => {
       if (i >= list.maxAddressesPerName) {

@@ -1,4 +1,4 @@
-import { compareAddresses, type Family } from '../address.js';
+import { sortByAddress, type Family } from '../address.js';
 import type { Change, DesiredList } from './types.js';
 
 export interface Applied {
@@ -144,13 +144,13 @@ export function diffList(input: DiffInput): ListDiff {
     });
   }
 
-  const byAddress = (a: Change, b: Change) => compareAddresses(a.address, b.address);
+  const byAddress = (changes: Change[]) => sortByAddress(changes, (c) => c.address);
   return {
     target,
     list,
-    add: add.sort(byAddress),
-    remove: remove.sort(byAddress),
-    record: record.sort(byAddress),
+    add: byAddress(add),
+    remove: byAddress(remove),
+    record: byAddress(record),
     relabel,
     desired: want.map((e) => e.address),
     ownedBefore: actual.size,

@@ -2,7 +2,7 @@ import type { Config, ListConfig } from '../config/types.js';
 import { desiredList } from '../planner/desired.js';
 import type { DesiredList } from '../planner/types.js';
 import type { Db } from '../store/db.js';
-import { loadSightings, loadStatuses } from '../store/observations.js';
+import { loadFailing, loadSightings } from '../store/observations.js';
 
 /** The desired set of one list at `now`, from what the database has observed. */
 export function computeDesired(db: Db, config: Config, list: ListConfig, now: number): DesiredList {
@@ -10,7 +10,7 @@ export function computeDesired(db: Db, config: Config, list: ListConfig, now: nu
   return desiredList({
     list,
     sightings: loadSightings(db, list.names, new Date(now - horizon)),
-    statuses: loadStatuses(db, list.names),
+    statuses: loadFailing(db, list.names),
     staleLimitMs: config.staleLimitMs,
     now,
   });

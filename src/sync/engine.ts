@@ -1,4 +1,4 @@
-import { createAdapter, type Adapter, type ListUpdate } from '../../adapters/index.js';
+import { createAdapter, type Adapter, type ListRef, type ListUpdate } from '../../adapters/index.js';
 import { familyOf } from '../address.js';
 import type { Config, ListConfig, TargetConfig } from '../config/types.js';
 import { ConfigError, errorMessage, ExitCode } from '../errors.js';
@@ -81,6 +81,17 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
     await Promise.all(targets.map(async (t) => [t.name, await createAdapter(t)] as const)),
   );
   for (const a of adapters.values()) for (const w of a.warnings ?? []) log.warn(w);
+  // Local targets are read while DNS resolves: `nft -j list` of a large set takes a while of its own.
+  const early = new Map<string, Promise<Map<string, Set<string>>>>();
+  for (const t of targets) {
+    const adapter = adapters.get(t.name) as Adapter;
+    const refs = refsOf(t, lists);
+    if (!adapter.readsLocally || refs.length === 0) continue;
+    const read = adapter.read(refs);
+    // Awaited (and its failure reported) by syncTarget; this only keeps Node from calling it unhandled meanwhile.
+    read.catch(() => undefined);
+    early.set(t.name, read);
+  }
   const start = clock();
   const runId = options.dryRun ? undefined : beginRun(db, options.command, config.hash, start);
 
@@ -133,20 +144,28 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
 
   const results = await Promise.all(
     targets.map((t) =>
-      syncTarget(config, db, t, adapters.get(t.name) as Adapter, lists, desired, runId, options).catch(
-        (err): TargetResult => {
-          const message = errorMessage(err);
-          return {
-            target: t.name,
-            outcome: 'failed',
-            changes: [],
-            recorded: [],
-            held: [],
-            messages: [],
-            error: message,
-          };
-        },
-      ),
+      syncTarget(
+        config,
+        db,
+        t,
+        adapters.get(t.name) as Adapter,
+        lists,
+        desired,
+        runId,
+        options,
+        early.get(t.name),
+      ).catch((err): TargetResult => {
+        const message = errorMessage(err);
+        return {
+          target: t.name,
+          outcome: 'failed',
+          changes: [],
+          recorded: [],
+          held: [],
+          messages: [],
+          error: message,
+        };
+      }),
     ),
   );
 
@@ -197,6 +216,13 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
   };
 }
 
+/** The lists of this sync that the target holds, with their names on the target. */
+function refsOf(target: TargetConfig, lists: ListConfig[]): ListRef[] {
+  return lists
+    .filter((l) => target.lists.has(l.name))
+    .map((l) => ({ list: l.name, remote: target.lists.get(l.name) as string }));
+}
+
 async function syncTarget(
   config: Config,
   db: Db,
@@ -206,10 +232,9 @@ async function syncTarget(
   desired: Map<string, DesiredList>,
   runId: number | undefined,
   options: SyncOptions,
+  earlyRead: Promise<Map<string, Set<string>>> | undefined,
 ): Promise<TargetResult> {
-  const refs = lists
-    .filter((l) => target.lists.has(l.name))
-    .map((l) => ({ list: l.name, remote: target.lists.get(l.name) as string }));
+  const refs = refsOf(target, lists);
   const result: TargetResult = {
     target: target.name,
     outcome: 'unchanged',
@@ -220,7 +245,7 @@ async function syncTarget(
   };
   if (refs.length === 0) return result;
   try {
-    const actual = await adapter.read(refs);
+    const actual = await (earlyRead ?? adapter.read(refs));
     const diffs: ListDiff[] = [];
     for (const ref of refs) {
       const diff = diffList({
