@@ -1,9 +1,12 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { appendAudit, verifyAudit } from '../src/store/audit.js';
+import { appendAudit, entryHash, verifyAudit } from '../src/store/audit.js';
+import { stableJson } from '../src/config/load.js';
 import { openDatabase, type Db } from '../src/store/db.js';
 import { acquireLock } from '../src/store/lock.js';
 import { prune } from '../src/store/prune.js';
@@ -160,6 +163,35 @@ describe('audit log', () => {
       ok: false,
       firstBad: { seq: 2, problem: 'content does not match its hash (altered)' },
     });
+  });
+
+  it('hashes the canonical JSON of an entry exactly as every earlier version did', () => {
+    // entryHash writes the canonical form by hand for speed; stableJson is the definition.
+    const reference = (prev: string, content: Parameters<typeof entryHash>[1]) =>
+      createHash('sha256')
+        .update(`${prev}\n${stableJson(content)}`)
+        .digest('hex');
+    const text = fc.string({ unit: 'binary' });
+    fc.assert(
+      fc.property(
+        fc.record({
+          seq: fc.nat(),
+          at: text,
+          run_id: fc.nat(),
+          target: text,
+          list: text,
+          action: fc.constantFrom('added' as const, 'removed' as const),
+          address: text,
+          names: text,
+          reason: text,
+          detail: fc.option(text, { nil: null }),
+        }),
+        fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 64, maxLength: 64 }),
+        (content, prev) => {
+          expect(entryHash(prev, content)).toBe(reference(prev, content));
+        },
+      ),
+    );
   });
 
   it('notices a removed entry', () => {

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { stableJson } from '../config/load.js';
 import type { Change } from '../planner/types.js';
 import type { Db } from './db.js';
 
@@ -23,21 +22,35 @@ export interface AuditEntry {
 
 type Content = Omit<AuditEntry, 'prev_hash' | 'hash'>;
 
-/** SHA-256 over the previous entry's hash and this entry's canonical content. */
+/** The fields an entry's hash covers, in the sorted order of their canonical JSON. */
+const HASHED = [
+  'action',
+  'address',
+  'at',
+  'detail',
+  'list',
+  'names',
+  'reason',
+  'run_id',
+  'seq',
+  'target',
+] as const;
+
+/**
+ * SHA-256 over the previous entry's hash and this entry's canonical content: the JSON object of
+ * the HASHED fields with sorted keys, as stableJson writes it (a field that is undefined is left
+ * out). Written out here rather than through stableJson: a first sync appends thousands.
+ */
 export function entryHash(prevHash: string, content: Content): string {
-  const canonical = stableJson({
-    seq: content.seq,
-    at: content.at,
-    run_id: content.run_id,
-    target: content.target,
-    list: content.list,
-    action: content.action,
-    address: content.address,
-    names: content.names,
-    reason: content.reason,
-    detail: content.detail,
-  });
-  return createHash('sha256').update(`${prevHash}\n${canonical}`).digest('hex');
+  let canonical = '';
+  for (const key of HASHED) {
+    const value = content[key];
+    if (value === undefined) continue;
+    canonical += `${canonical ? ',' : '{'}"${key}":${JSON.stringify(value)}`;
+  }
+  return createHash('sha256')
+    .update(`${prevHash}\n${canonical || '{'}}`)
+    .digest('hex');
 }
 
 /**
@@ -51,8 +64,9 @@ export function appendAudit(db: Db, runId: number, at: Date, changes: Change[]):
   let seq = head?.seq ?? 0;
   const insert = db.prepare(
     `INSERT INTO audit (seq, at, run_id, target, list, action, address, names, reason, detail, prev_hash, hash)
-     VALUES (@seq, @at, @run_id, @target, @list, @action, @address, @names, @reason, @detail, @prev_hash, @hash)`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
+  const when = at.toISOString();
   const upsert = db.prepare(
     `INSERT INTO applied (target, list, address, names, since) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (target, list, address) DO UPDATE SET names = excluded.names`,
@@ -63,7 +77,7 @@ export function appendAudit(db: Db, runId: number, at: Date, changes: Change[]):
     seq += 1;
     const content: Content = {
       seq,
-      at: at.toISOString(),
+      at: when,
       run_id: runId,
       target: c.target,
       list: c.list,
@@ -75,7 +89,20 @@ export function appendAudit(db: Db, runId: number, at: Date, changes: Change[]):
     };
     const hash = entryHash(prev, content);
     const entry: AuditEntry = { ...content, prev_hash: prev, hash };
-    insert.run(entry);
+    insert.run(
+      seq,
+      when,
+      runId,
+      c.target,
+      c.list,
+      c.action,
+      c.address,
+      content.names,
+      c.reason,
+      content.detail,
+      prev,
+      hash,
+    );
     if (c.action === 'added') upsert.run(c.target, c.list, c.address, entry.names, entry.at);
     else remove.run(c.target, c.list, c.address);
     entries.push(entry);
