@@ -239,6 +239,20 @@ describe('dnsfence sync, end to end', () => {
     expect((await first).code).toBe(0);
   });
 
+  it('plan is not kept waiting while a sync resolves slow names', async () => {
+    writeConfig('', '  web:\n    names: [www.example.com]\n  slow:\n    names: [slow.example.com]\n');
+    zone.set('slow.example.com', { a: ['203.0.113.9'], ttl: 60, delayMs: 2500 });
+    const first = sync();
+    await waitFor(() => existsSync(join(dir.path, 'dnsfence.db.lock')), 5000, 'the lock file');
+    await sleep(300);
+    const started = Date.now();
+    const plan = await run('plan', '--list', 'web');
+    // The sync commits its answers in short transactions, never holding the write lock through a slow lookup.
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(Date.now() - started).toBeLessThan(1800);
+    expect((await first).code).toBe(0);
+  });
+
   it('a sync killed with SIGKILL after the firewall write is completed by the next one', async () => {
     writeConfig();
     writeFileSync(join(dir.path, 'pause'), '30');

@@ -95,32 +95,20 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
   const start = clock();
   const runId = options.dryRun ? undefined : beginRun(db, options.command, config.hash, start);
 
-  // Observations are recorded, and the desired sets computed, in one transaction; a dry run rolls
-  // it back. Each answer is recorded as it arrives, in the time the others are still on the wire.
-  // A pass has one time, its start, just before its questions go out: every answer and the desired sets use it, so
-  // names that answered in the same pass were seen together, and nothing seen in this pass can
-  // count as expired however long the slowest lookup took.
+  // A pass has one time, its start, just before its questions go out: every answer and the
+  // desired sets use it, so names that answered in the same pass were seen together, and nothing
+  // seen in this pass can count as expired however long the slowest lookup took.
+  const streaming = !options.lookups && !options.dryRun;
+  const lookups = streaming
+    ? await resolveAndRecord(config, db, lists, start)
+    : (options.lookups ?? (await resolveAll(config, questionsOf(lists))));
+
+  // The desired sets are computed in one transaction with the last of the recording; a dry run
+  // records its answers only in there, and rolls it back.
   const desired = new Map<string, DesiredList>();
-  let lookups: LookupResult[];
   db.exec('BEGIN IMMEDIATE');
   try {
-    if (options.lookups) {
-      lookups = options.lookups;
-      recordLookups(db, lookups, start);
-    } else {
-      const questions = questionsOf(lists);
-      const recorder = lookupRecorder(db, questions.length);
-      let failed: unknown;
-      lookups = await resolveAll(config, questions, (result) => {
-        if (failed !== undefined) return;
-        try {
-          recorder.record(result, start);
-        } catch (err) {
-          failed = err;
-        }
-      });
-      if (failed !== undefined) throw failed;
-    }
+    if (!streaming) recordLookups(db, lookups, start);
     for (const list of lists) desired.set(list.name, computeDesired(db, config, list, start.getTime()));
     db.exec(options.dryRun ? 'ROLLBACK' : 'COMMIT');
   } catch (err) {
@@ -214,6 +202,48 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
     targets: results,
     exitCode,
   };
+}
+
+/** Answers are committed in batches of this many while a sync resolves. */
+const RECORD_BATCH = 512;
+
+/**
+ * Resolves the lists' names and records each answer while the other lookups are still on the
+ * wire. Batches are committed as they fill: the write lock is held for milliseconds at a time,
+ * never through slow lookups, so a `plan` (which takes no run lock) is not kept waiting. The
+ * lock file makes this sync the only other writer. What a sync killed part-way committed are
+ * true observations; the next sync goes on from them.
+ */
+async function resolveAndRecord(
+  config: Config,
+  db: Db,
+  lists: ListConfig[],
+  at: Date,
+): Promise<LookupResult[]> {
+  const questions = questionsOf(lists);
+  const recorder = lookupRecorder(db, questions.length);
+  const batch: LookupResult[] = [];
+  let failed: unknown;
+  const flush = () => {
+    if (failed === undefined && batch.length > 0) {
+      try {
+        db.transaction(() => {
+          for (const result of batch) recorder.record(result, at);
+        })();
+      } catch (err) {
+        // Reported once resolution is over: the lookups in flight finish first.
+        failed = err;
+      }
+    }
+    batch.length = 0;
+  };
+  const lookups = await resolveAll(config, questions, (result) => {
+    batch.push(result);
+    if (batch.length >= RECORD_BATCH) flush();
+  });
+  flush();
+  if (failed !== undefined) throw failed;
+  return lookups;
 }
 
 /** The lists of this sync that the target holds, with their names on the target. */
