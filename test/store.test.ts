@@ -59,13 +59,14 @@ describe('store', () => {
       { version: 1, name: 'initial' },
       { version: 2, name: 'audit_checkpoints' },
       { version: 3, name: 'indexes' },
+      { version: 4, name: 'running_runs' },
     ]);
   });
 
   it('refuses a database from a newer schema', () => {
     db.prepare("INSERT INTO schema_migrations VALUES (999, 'future', '2030-01-01')").run();
     expect(() => migrate(db, path)).toThrow(
-      /schema version 999 is newer than this dnsfence knows \(3\); upgrade dnsfence/,
+      /schema version 999 is newer than this dnsfence knows \(4\); upgrade dnsfence/,
     );
   });
 
