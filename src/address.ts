@@ -80,13 +80,25 @@ export function familyOf(text: string): Family {
  * each fixed-width. Sorting by keys parses each address once instead of twice per comparison.
  */
 function sortKey(text: string): string {
-  const [addr, len] = text.split('/');
+  return sortKeys.get(text, computeSortKey);
+}
+
+const sortKeys = new Memo<string>(100_000);
+
+function computeSortKey(text: string): string {
+  const [addr, len] = text.split('/') as [string, string | undefined];
+  const suffix = `/${(len ?? '999').padStart(3, '0')}`;
+  if (CANONICAL_V4.test(addr))
+    return `4${addr
+      .split('.')
+      .map((o) => Number(o).toString(16).padStart(2, '0'))
+      .join('')}${suffix}`;
   try {
-    const ip = (addr as string).includes(':')
-      ? ipaddr.IPv6.parse(addr as string)
-      : ipaddr.IPv4.parse(addr as string);
-    const hex = ip.toByteArray().map((b) => b.toString(16).padStart(2, '0'));
-    return `${ip.kind() === 'ipv4' ? 4 : 6}${hex.join('')}/${(len ?? '999').padStart(3, '0')}`;
+    if (!addr.includes(':')) throw new Error('not IPv6');
+    // Eight 16-bit parts, four hex digits each, sort like the sixteen bytes.
+    return `6${ipaddr.IPv6.parse(addr)
+      .parts.map((p) => p.toString(16).padStart(4, '0'))
+      .join('')}${suffix}`;
   } catch {
     // Not an address: after every address, in text order.
     return `~${text}`;
