@@ -62,7 +62,13 @@ function parseWithIpaddr(raw: string): Address | undefined {
         family === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(raw) : ipaddr.IPv6.networkAddressFromCIDR(raw);
       return { text: `${network.toString()}/${len}`, family, prefix: len };
     }
-    if (raw.includes(':')) return { text: ipaddr.IPv6.parse(raw).toString(), family: 'ipv6', prefix: 128 };
+    if (raw.includes(':')) {
+      const ip = ipaddr.IPv6.parse(raw);
+      const text = ip.toString();
+      // Answer hygiene will ask about the normalised address next.
+      if (!ip.zoneId) ips.set(text, ip);
+      return { text, family: 'ipv6', prefix: 128 };
+    }
     // ipaddr.IPv4.isValid accepts legacy forms such as "1" or "0x7f.1"; firewalls do not.
     if (!ipaddr.IPv4.isValidFourPartDecimal(raw)) return undefined;
     return { text: ipaddr.IPv4.parse(raw).toString(), family: 'ipv4', prefix: 32 };
@@ -147,20 +153,17 @@ export function judgeAnswer(text: string, allowPrivate: boolean): Verdict {
 const ranges = new Memo<string>(100_000);
 
 function rangeOf(text: string): string {
-  // One parse: ipaddr.parse validates with a parse of its own first.
-  let addr: ipaddr.IPv4 | ipaddr.IPv6 = text.includes(':')
-    ? ipaddr.IPv6.parse(text)
-    : ipaddr.IPv4.parse(text);
-  if (addr.kind() === 'ipv6') {
-    const v6 = addr as ipaddr.IPv6;
-    const range = v6.range();
-    if (range === 'ipv4Mapped' || range === 'rfc6145' || range === 'rfc6052') {
-      const bytes = v6.toByteArray().slice(-4);
-      addr = new ipaddr.IPv4(bytes);
-    }
+  let addr = ips.get(text, (t) => (t.includes(':') ? ipaddr.IPv6.parse(t) : ipaddr.IPv4.parse(t)));
+  let range = addr.range();
+  if (range === 'ipv4Mapped' || range === 'rfc6145' || range === 'rfc6052') {
+    addr = new ipaddr.IPv4((addr as ipaddr.IPv6).toByteArray().slice(-4));
+    range = addr.range();
   }
   for (const [net, len] of DOCUMENTATION) {
     if (addr.kind() === net.kind() && addr.match(net, len)) return 'documentation';
   }
-  return addr.range();
+  return range;
 }
+
+/** Parsed addresses by normalised text, shared by parseAddress and answer hygiene. */
+const ips = new Memo<ipaddr.IPv4 | ipaddr.IPv6>(100_000);

@@ -87,7 +87,8 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
     const adapter = adapters.get(t.name) as Adapter;
     const refs = refsOf(t, lists);
     if (!adapter.readsLocally || refs.length === 0) continue;
-    const read = adapter.read(refs);
+    // After the first queries are out: a list file is parsed synchronously.
+    const read = new Promise((r) => setImmediate(r)).then(() => adapter.read(refs));
     // Awaited (and its failure reported) by syncTarget; this only keeps Node from calling it unhandled meanwhile.
     read.catch(() => undefined);
     early.set(t.name, read);
@@ -221,7 +222,7 @@ async function resolveAndRecord(
   at: Date,
 ): Promise<LookupResult[]> {
   const questions = questionsOf(lists);
-  const recorder = lookupRecorder(db, questions.length);
+  const recorder = lookupRecorder(db);
   const batch: LookupResult[] = [];
   let failed: unknown;
   const flush = () => {
