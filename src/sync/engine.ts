@@ -81,18 +81,7 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
     await Promise.all(targets.map(async (t) => [t.name, await createAdapter(t)] as const)),
   );
   for (const a of adapters.values()) for (const w of a.warnings ?? []) log.warn(w);
-  // Local targets are read while DNS resolves: `nft -j list` of a large set takes a while of its own.
-  const early = new Map<string, Promise<Map<string, Set<string>>>>();
-  for (const t of targets) {
-    const adapter = adapters.get(t.name) as Adapter;
-    const refs = refsOf(t, lists);
-    if (!adapter.readsLocally || refs.length === 0) continue;
-    // After the first queries are out: a list file is parsed synchronously.
-    const read = new Promise((r) => setImmediate(r)).then(() => adapter.read(refs));
-    // Awaited (and its failure reported) by syncTarget; this only keeps Node from calling it unhandled meanwhile.
-    read.catch(() => undefined);
-    early.set(t.name, read);
-  }
+  const early = readLocalTargets(targets, adapters, lists);
   const start = clock();
   const runId = options.dryRun ? undefined : beginRun(db, options.command, config.hash, start);
 
@@ -104,8 +93,9 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
     ? await resolveAndRecord(config, db, lists, start)
     : (options.lookups ?? (await resolveAll(config, questionsOf(lists))));
 
-  // The desired sets are computed in one transaction with the last of the recording; a dry run
-  // records its answers only in there, and rolls it back.
+  // The desired sets are computed in one transaction, from one state of the store. A dry run
+  // records its answers only in there and rolls it back; given lookups (watch, tests) are recorded
+  // in there too.
   const desired = new Map<string, DesiredList>();
   db.exec('BEGIN IMMEDIATE');
   try {
@@ -203,6 +193,29 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
     targets: results,
     exitCode,
   };
+}
+
+/**
+ * Starts reading the local targets (nft, list files), to be awaited by syncTarget: the read then
+ * happens while DNS resolves. `nft -j list` of a large set takes a while of its own.
+ */
+function readLocalTargets(
+  targets: TargetConfig[],
+  adapters: Map<string, Adapter>,
+  lists: ListConfig[],
+): Map<string, Promise<Map<string, Set<string>>>> {
+  const early = new Map<string, Promise<Map<string, Set<string>>>>();
+  for (const t of targets) {
+    const adapter = adapters.get(t.name) as Adapter;
+    const refs = refsOf(t, lists);
+    if (!adapter.readsLocally || refs.length === 0) continue;
+    // After the first queries are out: a list file is parsed synchronously.
+    const read = new Promise((r) => setImmediate(r)).then(() => adapter.read(refs));
+    // Awaited, and a failure reported, by syncTarget; this only keeps Node from calling it unhandled meanwhile.
+    read.catch(() => undefined);
+    early.set(t.name, read);
+  }
+  return early;
 }
 
 /** Answers are committed in batches of this many while a sync resolves. */
