@@ -25,13 +25,10 @@ class Memo<T> {
   private readonly map = new Map<string, T>();
   constructor(private readonly limit: number) {}
   get(key: string, compute: (key: string) => T): T {
-    let value = this.map.get(key);
-    if (value === undefined && !this.map.has(key)) {
-      value = compute(key);
-      if (this.map.size >= this.limit) this.map.clear();
-      this.map.set(key, value);
-    }
-    return value as T;
+    if (this.map.has(key)) return this.map.get(key) as T;
+    const value = compute(key);
+    this.set(key, value);
+    return value;
   }
   set(key: string, value: T): void {
     if (this.map.size >= this.limit) this.map.clear();
@@ -102,9 +99,7 @@ function computeSortKey(text: string): string {
   try {
     if (!addr.includes(':')) throw new Error('not IPv6');
     // Eight 16-bit parts, four hex digits each, sort like the sixteen bytes.
-    return `6${ipaddr.IPv6.parse(addr)
-      .parts.map((p) => p.toString(16).padStart(4, '0'))
-      .join('')}${suffix}`;
+    return `6${(ipOf(addr) as ipaddr.IPv6).parts.map((p) => p.toString(16).padStart(4, '0')).join('')}${suffix}`;
   } catch {
     // Not an address: after every address, in text order.
     return `~${text}`;
@@ -153,7 +148,7 @@ export function judgeAnswer(text: string, allowPrivate: boolean): Verdict {
 const ranges = new Memo<string>(100_000);
 
 function rangeOf(text: string): string {
-  let addr = ips.get(text, (t) => (t.includes(':') ? ipaddr.IPv6.parse(t) : ipaddr.IPv4.parse(t)));
+  let addr = ipOf(text);
   let range = addr.range();
   if (range === 'ipv4Mapped' || range === 'rfc6145' || range === 'rfc6052') {
     addr = new ipaddr.IPv4((addr as ipaddr.IPv6).toByteArray().slice(-4));
@@ -165,5 +160,10 @@ function rangeOf(text: string): string {
   return range;
 }
 
-/** Parsed addresses by normalised text, shared by parseAddress and answer hygiene. */
+/** Parsed addresses by normalised text, shared by parseAddress, answer hygiene and sort keys. */
 const ips = new Memo<ipaddr.IPv4 | ipaddr.IPv6>(100_000);
+
+/** A normalised address (no prefix), parsed once. Throws for anything else. */
+function ipOf(text: string): ipaddr.IPv4 | ipaddr.IPv6 {
+  return ips.get(text, (t) => (t.includes(':') ? ipaddr.IPv6.parse(t) : ipaddr.IPv4.parse(t)));
+}

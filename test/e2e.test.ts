@@ -86,6 +86,21 @@ const nftApplied = () =>
 const listFile = () => readFileSync(join(dir.path, 'lists', 'web.txt'), 'utf8');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Starts a sync and hands it over once it holds the lock, still waiting for slow.example.com's
+ * answer (wrapped: awaiting the run itself would wait for it to end).
+ */
+async function syncWaitingOnSlowName(
+  delayMs: number,
+  lists = '  web:\n    names: [www.example.com, slow.example.com]\n',
+): Promise<{ running: ReturnType<typeof sync> }> {
+  writeConfig('', lists);
+  zone.set('slow.example.com', { a: ['203.0.113.9'], ttl: 60, delayMs });
+  const running = sync();
+  await waitFor(() => existsSync(join(dir.path, 'dnsfence.db.lock')), 5000, 'the lock file');
+  return { running };
+}
+
 describe('dnsfence sync, end to end', () => {
   it('fills the nft sets and the list file; a second sync with no DNS change writes nothing', async () => {
     writeConfig();
@@ -226,10 +241,7 @@ describe('dnsfence sync, end to end', () => {
   });
 
   it('two syncs at once: the second exits 4 and names the first', async () => {
-    writeConfig('', '  web:\n    names: [www.example.com, slow.example.com]\n');
-    zone.set('slow.example.com', { a: ['203.0.113.9'], ttl: 60, delayMs: 1500 });
-    const first = sync();
-    await waitFor(() => existsSync(join(dir.path, 'dnsfence.db.lock')), 5000, 'the lock file');
+    const { running: first } = await syncWaitingOnSlowName(1500);
     const second = await sync();
     expect(second.code).toBe(4);
     expect(second.stderr.trim()).toMatch(
@@ -240,10 +252,10 @@ describe('dnsfence sync, end to end', () => {
   });
 
   it('plan is not kept waiting while a sync resolves slow names', async () => {
-    writeConfig('', '  web:\n    names: [www.example.com]\n  slow:\n    names: [slow.example.com]\n');
-    zone.set('slow.example.com', { a: ['203.0.113.9'], ttl: 60, delayMs: 2500 });
-    const first = sync();
-    await waitFor(() => existsSync(join(dir.path, 'dnsfence.db.lock')), 5000, 'the lock file');
+    const { running: first } = await syncWaitingOnSlowName(
+      2500,
+      '  web:\n    names: [www.example.com]\n  slow:\n    names: [slow.example.com]\n',
+    );
     await sleep(300);
     const started = Date.now();
     const plan = await run('plan', '--list', 'web');
@@ -279,10 +291,7 @@ describe('dnsfence sync, end to end', () => {
   });
 
   it('a sync killed during resolution leaves a database the next sync uses without repair', async () => {
-    writeConfig('', '  web:\n    names: [www.example.com, slow.example.com]\n');
-    zone.set('slow.example.com', { a: ['203.0.113.9'], ttl: 60, delayMs: 2000 });
-    const victim = sync();
-    await waitFor(() => existsSync(join(dir.path, 'dnsfence.db.lock')), 5000, 'the lock file');
+    const { running: victim } = await syncWaitingOnSlowName(2000);
     await sleep(200);
     process.kill(victim.pid, 'SIGKILL');
     await victim;

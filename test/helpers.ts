@@ -120,7 +120,8 @@ export function cli(
   args: string[],
   options: { cwd?: string; env?: Record<string, string> } = {},
 ): Promise<CliRun> & { pid: number } {
-  if (!existsSync(fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url)))) {
+  // bin/dnsfence.js runs the bundle the build writes last.
+  if (!existsSync(fileURLToPath(new URL('../dist/dnsfence.cjs', import.meta.url)))) {
     throw new Error('dist/ is missing: run `npm run build` (npm test does) before the end-to-end tests');
   }
   const child = spawn(process.execPath, [BIN, ...args], {

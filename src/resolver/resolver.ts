@@ -18,8 +18,8 @@ export interface ResolverOptions {
 /** Bounds the number of queries in flight. */
 class Semaphore {
   private active = 0;
-  // A queue with a head index: a sync queues every lookup at once, and Array.shift() on tens of
-  // thousands of waiters made resolution quadratic (docs/benchmarks.md).
+  // A queue with a head index: a watch wake-up may queue many lookups at once, and Array.shift()
+  // on tens of thousands of waiters made resolution quadratic (docs/benchmarks.md).
   private waiting: (() => void)[] = [];
   private head = 0;
   constructor(private readonly limit: number) {}

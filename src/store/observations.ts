@@ -57,16 +57,13 @@ export function lookupRecorder(db: Db): LookupRecorder {
     'INSERT INTO failures (name, family, outcome, detail, first_at, last_at, count) VALUES (?, ?, ?, ?, ?, ?, 1)',
   );
   // Positional parameters: binding named ones costs an object per lookup. An UPDATE, and an INSERT
-  // only for a name never looked up before, costs half of an INSERT … ON CONFLICT DO UPDATE.
-  const succeeded = stmt(
+  // only for a name never looked up before, costs half of an INSERT … ON CONFLICT DO UPDATE. A
+  // failure keeps the last success and starts failing_since unless it runs already; a success
+  // clears it.
+  const known = stmt(
     db,
-    `UPDATE lookups SET last_attempt = ?, last_success = ?, outcome = ?, detail = ?, failing_since = NULL,
-       ttl = coalesce(?, ttl), resolver = ?, chain = coalesce(?, chain)
-     WHERE name = ? AND family = ?`,
-  );
-  const failedAgain = stmt(
-    db,
-    `UPDATE lookups SET last_attempt = ?, outcome = ?, detail = ?, failing_since = coalesce(failing_since, ?),
+    `UPDATE lookups SET last_attempt = ?, last_success = coalesce(?, last_success), outcome = ?, detail = ?,
+       failing_since = CASE WHEN ? IS NULL THEN coalesce(failing_since, ?) END,
        ttl = coalesce(?, ttl), resolver = ?, chain = coalesce(?, chain)
      WHERE name = ? AND family = ?`,
   );
@@ -85,8 +82,10 @@ export function lookupRecorder(db: Db): LookupRecorder {
         now = at.toISOString();
       }
       const chain = result.chain.length > 1 ? result.chain.join(' > ') : null;
-      const success = isSuccess(result.outcome);
-      if (success) {
+      const detail = result.detail ?? null;
+      const ttl = result.ttl ?? null;
+      const lastSuccess = isSuccess(result.outcome) ? now : null;
+      if (lastSuccess) {
         for (const a of result.addresses) {
           const changed = extend.run(
             now,
@@ -107,45 +106,33 @@ export function lookupRecorder(db: Db): LookupRecorder {
           { id: number; outcome: string; last_at: string } | undefined;
         const prev = lastAttempt.get(result.name, result.family) as { last_attempt: string } | undefined;
         if (last && last.outcome === result.outcome && prev && last.last_at === prev.last_attempt) {
-          continueFailure.run(now, result.detail ?? null, last.id);
+          continueFailure.run(now, detail, last.id);
         } else {
-          openFailure.run(result.name, result.family, result.outcome, result.detail ?? null, now, now);
+          openFailure.run(result.name, result.family, result.outcome, detail, now, now);
         }
       }
-      const detail = result.detail ?? null;
-      const ttl = result.ttl ?? null;
-      const updated = success
-        ? succeeded.run(
-            now,
-            now,
-            result.outcome,
-            detail,
-            ttl,
-            result.resolver,
-            chain,
-            result.name,
-            result.family,
-          )
-        : failedAgain.run(
-            now,
-            result.outcome,
-            detail,
-            now,
-            ttl,
-            result.resolver,
-            chain,
-            result.name,
-            result.family,
-          );
+      const updated = known.run(
+        now,
+        lastSuccess,
+        result.outcome,
+        detail,
+        lastSuccess,
+        now,
+        ttl,
+        result.resolver,
+        chain,
+        result.name,
+        result.family,
+      );
       if (updated.changes === 0)
         first.run(
           result.name,
           result.family,
           now,
-          success ? now : null,
+          lastSuccess,
           result.outcome,
           detail,
-          success ? null : now,
+          lastSuccess ? null : now,
           ttl,
           result.resolver,
           chain,
