@@ -58,6 +58,29 @@ describe('configuration', () => {
     expect(error('lists: [1\n')).toMatch(/^\/etc\/dnsfence\/dnsfence\.yaml:\d+:\d+: invalid YAML/);
   });
 
+  it('reads YAML 1.2: syntax errors with line and column, duplicate keys refused, aliases shared', () => {
+    expect(error('lists:\n  web: {}\n  web: {}\n')).toBe(`${FILE}:3:3: invalid YAML: duplicated mapping key`);
+    expect(error('lists:\n  web:\n    names: *nope\n')).toMatch(
+      /^[^:]+:3:\d+: invalid YAML: unidentified alias "nope"$/,
+    );
+    expect(error('a: 1\n---\nb: 2\n')).toMatch(/^[^:]+: invalid YAML: expected a single document/);
+    // Core schema: a date is not turned into a Date, a tag outside the schema is refused.
+    expect(error('retention: 2026-01-01\n')).toMatch(/retention: must be a duration/);
+    expect(error('retention: !!binary aGk=\n')).toMatch(/:1:\d+: invalid YAML: unknown tag/);
+    const shared = parseConfig('lists:\n  a:\n    names: &n [x.example.com]\n  b:\n    names: *n\n', FILE);
+    expect(shared.lists.get('b')?.names).toEqual(['x.example.com']);
+    // A billion laughs: nine levels of nine aliases would be 9^9 names if anything expanded them.
+    const levels = Array.from({ length: 9 }, (_, i) =>
+      i === 0
+        ? '      - &l0 [x, x, x, x, x, x, x, x, x]'
+        : `      - &l${i} [${Array(9)
+            .fill(`*l${i - 1}`)
+            .join(', ')}]`,
+    );
+    const bomb = `lists:\n  web:\n    static:\n${levels.join('\n')}\n`;
+    expect(error(bomb)).toMatch(/lists\.web\.static\[0\]: must be an address/);
+  });
+
   it('refuses a wildcard name and says what to do instead', () => {
     const message = error('lists:\n  av:\n    names: ["*.avcloud.intra2net.com"]\n');
     expect(message).toMatch(/lists\.av\.names\[0\]: "\*\.avcloud\.intra2net\.com" is a wildcard/);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
-import YAML from 'yaml';
+import { CORE_SCHEMA, load as loadYaml, YAMLException } from 'js-yaml';
 import type { z } from 'zod';
 import { parseAddress, type Address, type Family } from '../address.js';
 import { ConfigError } from '../errors.js';
@@ -57,19 +57,16 @@ export function loadConfigFile(file: string): Config {
 }
 
 export function parseConfig(text: string, file: string): Config {
-  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0] as YAML.YAMLError;
-    const where = e.linePos ? `:${e.linePos[0].line}:${e.linePos[0].col}` : '';
-    const message = (e.message.split('\n')[0] as string).replace(/ at line \d+, column \d+:?$/, '');
-    throw new ConfigError(`${file}${where}: invalid YAML: ${message}`);
-  }
   let data: unknown;
   try {
-    data = doc.toJS({ maxAliasCount: 100 }) ?? {};
+    // The YAML 1.2 core schema (no dates, no merge keys); duplicate keys are refused. Aliases
+    // share one value instead of copying it, so an alias bomb costs no memory, and the schema
+    // below, whose objects and lists nest only a few levels deep, never walks one out.
+    data = loadYaml(text, { schema: CORE_SCHEMA, filename: file }) ?? {};
   } catch (err) {
-    // Unresolved aliases and alias bombs surface only when the document is turned into values.
-    throw new ConfigError(`${file}: invalid YAML: ${(err as Error).message.split('\n')[0]}`);
+    if (!(err instanceof YAMLException)) throw err;
+    const where = err.mark ? `:${err.mark.line + 1}:${err.mark.column + 1}` : '';
+    throw new ConfigError(`${file}${where}: invalid YAML: ${err.reason}`);
   }
   const parsed = configSchema.safeParse(data);
   if (!parsed.success)

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import YAML from 'yaml';
+import { dump } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { expandName } from '../../src/config/names.js';
@@ -89,7 +89,7 @@ describe('fault campaign: configuration and input', () => {
     let failures = 0;
     fc.assert(
       fc.property(fc.constantFrom(...paths), value, (path, v) => {
-        const text = YAML.stringify(mutate(VALID, path, v));
+        const text = dump(mutate(VALID, path, v));
         try {
           parseConfig(text, FILE);
         } catch (err) {
