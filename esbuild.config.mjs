@@ -1,4 +1,4 @@
-// Bundles the built CLI (dist/src, from tsc) into dist/dnsfence.cjs, which bin/dnsfence.js runs,
+// Bundles the built CLI (dist/src, from tsc) into dist/dnsfence.cjs, which bin/dnsfence.cjs runs,
 // and writes V8's code cache for it. Node 20 resolves, reads and compiles each of the ~200
 // modules of a run one by one; Node 22 would cache the compiled code (module.enableCompileCache)
 // but Node 20 cannot, for ES modules. One CommonJS file with a code cache made at build time
@@ -32,7 +32,7 @@ await build({
 // The cache holds the functions a run compiled: the offline demo (configuration, resolver, sync
 // engine, store, file target, report) compiles nearly all of them. Its scratch folder goes too.
 const scratch = mkdtempSync(join(tmpdir(), 'dnsfence-build-'));
-const warm = spawnSync(process.execPath, ['bin/dnsfence.js', 'demo'], {
+const warm = spawnSync(process.execPath, ['bin/dnsfence.cjs', 'demo'], {
   env: { ...process.env, TMPDIR: scratch, DNSFENCE_WRITE_CODE_CACHE: '1' },
   encoding: 'utf8',
 });

@@ -527,7 +527,7 @@ describe('systemd', () => {
       cron: string;
     };
     expect(units.service).toMatch(
-      /^ExecStart=\S+node \S+bin\/dnsfence\.js -c \S+dnsfence\.yaml --quiet sync$/m,
+      /^ExecStart=\S+node \S+bin\/dnsfence\.cjs -c \S+dnsfence\.yaml --quiet sync$/m,
     );
     expect(units.service).toContain('ProtectSystem=strict');
     expect(units.service).toContain(`ReadWritePaths=${dir.path} ${join(dir.path, 'lists')}`);

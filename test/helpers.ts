@@ -113,14 +113,14 @@ export interface CliRun {
   stderr: string;
 }
 
-const BIN = fileURLToPath(new URL('../bin/dnsfence.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../bin/dnsfence.cjs', import.meta.url));
 
 /** Runs the built CLI as a user would (npm test builds it first). */
 export function cli(
   args: string[],
   options: { cwd?: string; env?: Record<string, string> } = {},
 ): Promise<CliRun> & { pid: number } {
-  // bin/dnsfence.js runs the bundle the build writes last.
+  // bin/dnsfence.cjs runs the bundle the build writes last.
   if (!existsSync(fileURLToPath(new URL('../dist/dnsfence.cjs', import.meta.url)))) {
     throw new Error('dist/ is missing: run `npm run build` (npm test does) before the end-to-end tests');
   }

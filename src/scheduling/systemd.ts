@@ -124,5 +124,5 @@ export function renderUnits(config: Config, options: UnitOptions): Units {
 }
 
 export function defaultExec(root: string): string[] {
-  return [process.execPath, join(root, 'bin', 'dnsfence.js')];
+  return [process.execPath, join(root, 'bin', 'dnsfence.cjs')];
 }

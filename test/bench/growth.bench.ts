@@ -30,7 +30,7 @@ import { fmt, RUNS, stats, writeSection } from './doc.js';
 const RUNS_PER_YEAR = Number(process.env.DNSFENCE_BENCH_YEAR_RUNS ?? 105_120);
 const STEP_MS = 5 * 60_000;
 const NAMES = 100;
-const BIN = fileURLToPath(new URL('../../bin/dnsfence.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/dnsfence.cjs', import.meta.url));
 
 const v4 = (k: number) => `${['192.0.2', '198.51.100', '203.0.113'][k % 3]}.${(Math.floor(k / 3) % 254) + 1}`;
 const v6 = (k: number) => `2001:db8:${(k + 1).toString(16)}::1`;

@@ -11,7 +11,7 @@ import { startZone } from './zone.js';
 // both into nft sets in a private network namespace, both asking the same local DNS server.
 
 const NAMES = Number(process.env.DNSFENCE_BENCH_NAIVE_NAMES ?? 1000);
-const BIN = fileURLToPath(new URL('../../bin/dnsfence.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/dnsfence.cjs', import.meta.url));
 const NAIVE = fileURLToPath(new URL('./naive.sh', import.meta.url));
 
 function seconds(cmd: string, args: string[]): number {

@@ -12,7 +12,7 @@ import { startZone } from './zone.js';
 
 const NAMES = Number(process.env.DNSFENCE_BENCH_NAMES ?? 10000);
 const CONCURRENCY = 64;
-const BIN = fileURLToPath(new URL('../../bin/dnsfence.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/dnsfence.cjs', import.meta.url));
 
 async function pool<T>(items: T[], width: number, task: (t: T) => Promise<unknown>): Promise<void> {
   let i = 0;

@@ -11,7 +11,7 @@ import { listSet, prng, record, repeat, recordSecretScan } from './campaign.js';
 let zone: ZoneServer;
 let port: number;
 let dir: ReturnType<typeof tempDir>;
-const BIN = fileURLToPath(new URL('../../bin/dnsfence.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/dnsfence.cjs', import.meta.url));
 const POOL = [
   '192.0.2.1',
   '192.0.2.2',
