@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { CORE_SCHEMA, load as loadYaml, YAMLException } from 'js-yaml';
@@ -88,7 +88,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 }
 
 function hashOf(data: unknown): string {
-  return createHash('sha256').update(stableJson(data)).digest('hex');
+  return digest('sha256', stableJson(data), 'hex');
 }
 
 export function stableJson(value: unknown): string {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import type { Change } from '../planner/types.js';
 import type { Db } from './db.js';
 
@@ -48,9 +48,8 @@ export function entryHash(prevHash: string, content: Content): string {
     if (value === undefined) continue;
     canonical += `${canonical ? ',' : '{'}"${key}":${JSON.stringify(value)}`;
   }
-  return createHash('sha256')
-    .update(`${prevHash}\n${canonical || '{'}}`)
-    .digest('hex');
+  // The one-shot hash (Node 20.12) is half the cost of a Hash object per entry.
+  return digest('sha256', `${prevHash}\n${canonical || '{'}}`, 'hex');
 }
 
 /**
