@@ -11,7 +11,7 @@ import { openDatabase, type Db } from '../src/store/db.js';
 import { acquireLock } from '../src/store/lock.js';
 import { prune } from '../src/store/prune.js';
 import { loadMigrations, migrate, schemaVersion } from '../src/store/migrate.js';
-import { loadSightings, recordLookups } from '../src/store/observations.js';
+import { loadSightings, PresenceReader, recordLookups } from '../src/store/observations.js';
 import type { LookupResult } from '../src/resolver/types.js';
 import { UserError } from '../src/errors.js';
 import { tempDir } from './helpers.js';
@@ -124,6 +124,44 @@ describe('store', () => {
       last_success: at(0).toISOString(),
       failing_since: at(1).toISOString(),
     });
+  });
+});
+
+describe('presence read while a sync resolves', () => {
+  it('gives what loadSightings reads, for every cutoff from its own on', () => {
+    const names = ['a.example.com', 'b.example.com', 'c.example.com'];
+    const pool = ['192.0.2.1', '192.0.2.2', '198.51.100.1', '203.0.113.9'];
+    // Per pass and name: the answer's addresses, or null for a failed lookup.
+    const pass = fc.array(fc.option(fc.subarray(pool), { nil: null }), { minLength: 3, maxLength: 3 });
+    const sorted = (xs: readonly object[]) => xs.map((x) => JSON.stringify(x)).sort();
+    fc.assert(
+      fc.property(fc.array(pass, { minLength: 1, maxLength: 12 }), fc.nat(12), (passes, from) => {
+        db.exec('DELETE FROM presence; DELETE FROM lookups; DELETE FROM failures');
+        passes.forEach((answers, i) =>
+          db.transaction(() =>
+            answers.forEach((addresses, n) =>
+              recordLookup(
+                db,
+                addresses
+                  ? answer(names[n] as string, addresses)
+                  : { ...answer(names[n] as string, []), outcome: 'timeout', detail: 'no answer' },
+                at(i),
+              ),
+            ),
+          )(),
+        );
+        const reader = new PresenceReader(db, at(from));
+        reader.queue(names.slice(0, 2));
+        reader.flush();
+        expect(reader.sightings(names, at(from))).toBeUndefined(); // c was not read
+        expect(reader.sightings(names.slice(0, 2), at(from - 1))).toBeUndefined(); // before its cutoff
+        for (let cutoff = from; cutoff <= 12; cutoff++) {
+          const read = reader.sightings(names.slice(0, 2), at(cutoff)) as object[];
+          expect(sorted(read)).toEqual(sorted(loadSightings(db, names.slice(0, 2), at(cutoff))));
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 

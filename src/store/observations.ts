@@ -153,6 +153,8 @@ export function recordLookups(db: Db, results: readonly LookupResult[], at: Date
  */
 const ms = (column: string) => `CAST(round(unixepoch(${column}, 'subsec') * 1000) AS INTEGER)`;
 
+const SIGHTING = `name, family, address, ${ms('first_seen')} AS firstSeen, ${ms('last_seen')} AS lastSeen`;
+
 /** Presence intervals of the given names that ended at or after `since`, merged per address. */
 export function loadSightings(db: Db, names: readonly string[], since: Date): Sighting[] {
   const cutoff = since.toISOString();
@@ -166,23 +168,102 @@ export function loadSightings(db: Db, names: readonly string[], since: Date): Si
   }
   // One scan, merged here: grouping in SQLite sorted the whole table first.
   const wanted = new Set(names);
+  const rows = stmt(db, `SELECT ${SIGHTING} FROM presence WHERE last_seen >= ?`).all(cutoff) as Sighting[];
+  return mergeIntervals(rows.filter((row) => wanted.has(row.name)));
+}
+
+/** One sighting per name, family and address: the earliest start and the latest end of its intervals. */
+function mergeIntervals(rows: readonly Sighting[]): Sighting[] {
   const merged = new Map<string, Sighting>();
-  const rows = stmt(
-    db,
-    `SELECT name, family, address, ${ms('first_seen')} AS firstSeen, ${ms('last_seen')} AS lastSeen
-     FROM presence WHERE last_seen >= ?`,
-  ).all(cutoff) as Sighting[];
   for (const row of rows) {
-    if (!wanted.has(row.name)) continue;
     const key = `${row.name} ${row.family} ${row.address}`;
     const prior = merged.get(key);
     if (!prior) merged.set(key, row);
-    else {
-      prior.firstSeen = Math.min(prior.firstSeen, row.firstSeen);
-      prior.lastSeen = Math.max(prior.lastSeen, row.lastSeen);
-    }
+    else
+      merged.set(key, {
+        ...prior,
+        firstSeen: Math.min(prior.firstSeen, row.firstSeen),
+        lastSeen: Math.max(prior.lastSeen, row.lastSeen),
+      });
   }
   return [...merged.values()];
+}
+
+/**
+ * The presence intervals of a sync's names, read while its other lookups are still on the wire:
+ * once every lookup of a name in this pass is recorded, its rows cannot change before the desired
+ * sets are computed (the run lock keeps other writers out). Reading them in the pauses between
+ * answers spares the sync a read of the whole table after its last answer.
+ */
+/** Names read per turn of the event loop while a sync resolves. */
+const READ_STEP = 64;
+
+export class PresenceReader {
+  private readonly byName = new Map<string, Sighting[]>();
+  private readonly cutoff: string;
+  private readonly queued: string[] = [];
+  private draining = false;
+  private failed: unknown;
+
+  /** `since`: the earliest end of an interval any of the sync's lists can need. */
+  constructor(
+    private readonly db: Db,
+    private readonly since: Date,
+  ) {
+    this.cutoff = since.toISOString();
+  }
+
+  /**
+   * Reads the intervals of names whose lookups in this pass are all recorded, a few names per
+   * turn of the event loop: answers waiting on the sockets are taken in between, so the
+   * resolvers are never left without questions for long.
+   */
+  queue(names: readonly string[]): void {
+    this.queued.push(...names);
+    if (this.draining) return;
+    this.draining = true;
+    const step = () => {
+      try {
+        this.read(this.queued.splice(0, READ_STEP));
+      } catch (err) {
+        // Thrown by flush, in the sync's own flow, rather than from a timer.
+        this.failed ??= err;
+        this.queued.length = 0;
+      }
+      if (this.queued.length > 0) setImmediate(step);
+      else this.draining = false;
+    };
+    setImmediate(step);
+  }
+
+  /** Reads what is still queued, at once; throws what a read in the background met. */
+  flush(): void {
+    if (this.failed !== undefined) throw this.failed;
+    this.read(this.queued.splice(0));
+  }
+
+  private read(names: readonly string[]): void {
+    if (names.length === 0) return;
+    const rows = stmt(
+      this.db,
+      `SELECT ${SIGHTING} FROM presence WHERE name IN (SELECT value FROM json_each(?)) AND last_seen >= ?`,
+    ).all(JSON.stringify(names), this.cutoff) as Sighting[];
+    for (const name of names) this.byName.set(name, []);
+    for (const row of rows) this.byName.get(row.name)?.push(row);
+  }
+
+  /** What loadSightings would return, or undefined when a name was not read or `since` is too early. */
+  sightings(names: readonly string[], since: Date): Sighting[] | undefined {
+    if (since < this.since) return undefined;
+    const from = since.getTime();
+    const rows: Sighting[] = [];
+    for (const name of names) {
+      const known = this.byName.get(name);
+      if (!known) return undefined;
+      for (const row of known) if (row.lastSeen >= from) rows.push(row);
+    }
+    return mergeIntervals(rows);
+  }
 }
 
 /**

@@ -2,14 +2,28 @@ import type { Config, ListConfig } from '../config/types.js';
 import { desiredList } from '../planner/desired.js';
 import type { DesiredList } from '../planner/types.js';
 import type { Db } from '../store/db.js';
-import { loadFailing, loadSightings } from '../store/observations.js';
+import { loadFailing, loadSightings, type PresenceReader } from '../store/observations.js';
 
-/** The desired set of one list at `now`, from what the database has observed. */
-export function computeDesired(db: Db, config: Config, list: ListConfig, now: number): DesiredList {
-  const horizon = Math.max(list.retentionMs, config.staleLimitMs);
+/** How far back a list's desired set looks: retention, or stale_limit for failing names. */
+export function horizonOf(config: Config, list: ListConfig): number {
+  return Math.max(list.retentionMs, config.staleLimitMs);
+}
+
+/**
+ * The desired set of one list at `now`, from what the database has observed; `presence` has the
+ * intervals a sync already read while it resolved.
+ */
+export function computeDesired(
+  db: Db,
+  config: Config,
+  list: ListConfig,
+  now: number,
+  presence?: PresenceReader,
+): DesiredList {
+  const since = new Date(now - horizonOf(config, list));
   return desiredList({
     list,
-    sightings: loadSightings(db, list.names, new Date(now - horizon)),
+    sightings: presence?.sightings(list.names, since) ?? loadSightings(db, list.names, since),
     statuses: loadFailing(db, list.names),
     staleLimitMs: config.staleLimitMs,
     now,

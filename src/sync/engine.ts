@@ -10,8 +10,8 @@ import { isSuccess, type LookupResult } from '../resolver/types.js';
 import { loadApplied } from '../store/applied.js';
 import { appendAudit } from '../store/audit.js';
 import type { Db } from '../store/db.js';
-import { lookupRecorder, recordLookups } from '../store/observations.js';
-import { computeDesired } from './desired-from-store.js';
+import { lookupRecorder, PresenceReader, recordLookups } from '../store/observations.js';
+import { computeDesired, horizonOf } from './desired-from-store.js';
 import { beginRun, finishRun, recordPush, type PushOutcome, type RunOutcome } from '../store/runs.js';
 import type { Clock } from '../time.js';
 import { questionsOf, resolveAll } from './resolve-all.js';
@@ -89,9 +89,9 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
   // desired sets use it, so names that answered in the same pass were seen together, and nothing
   // seen in this pass can count as expired however long the slowest lookup took.
   const streaming = !options.lookups && !options.dryRun;
-  const lookups = streaming
+  const { lookups, presence } = streaming
     ? await resolveAndRecord(config, db, lists, start)
-    : (options.lookups ?? (await resolveAll(config, questionsOf(lists))));
+    : { lookups: options.lookups ?? (await resolveAll(config, questionsOf(lists))), presence: undefined };
 
   // The desired sets are computed in one transaction, from one state of the store. A dry run
   // records its answers only in there and rolls it back; given lookups (watch, tests) are recorded
@@ -100,7 +100,8 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
   db.exec('BEGIN IMMEDIATE');
   try {
     if (!streaming) recordLookups(db, lookups, start);
-    for (const list of lists) desired.set(list.name, computeDesired(db, config, list, start.getTime()));
+    for (const list of lists)
+      desired.set(list.name, computeDesired(db, config, list, start.getTime(), presence));
     db.exec(options.dryRun ? 'ROLLBACK' : 'COMMIT');
   } catch (err) {
     if (db.inTransaction) db.exec('ROLLBACK');
@@ -226,16 +227,22 @@ const RECORD_BATCH = 512;
  * wire. Batches are committed as they fill: the write lock is held for milliseconds at a time,
  * never through slow lookups, so a `plan` (which takes no run lock) is not kept waiting. The
  * lock file makes this sync the only other writer. What a sync killed part-way committed are
- * true observations; the next sync goes on from them.
+ * true observations; the next sync goes on from them. The presence of each name whose lookups
+ * are all committed is read in between as well, for the desired sets.
  */
 async function resolveAndRecord(
   config: Config,
   db: Db,
   lists: ListConfig[],
   at: Date,
-): Promise<LookupResult[]> {
+): Promise<{ lookups: LookupResult[]; presence: PresenceReader }> {
   const questions = questionsOf(lists);
   const recorder = lookupRecorder(db);
+  const horizon = Math.max(...lists.map((l) => horizonOf(config, l)));
+  const presence = new PresenceReader(db, new Date(at.getTime() - horizon));
+  // Lookups of each name still to be recorded: a name's presence is read once they all are.
+  const pending = new Map<string, number>();
+  for (const q of questions) pending.set(q.name, (pending.get(q.name) ?? 0) + 1);
   const batch: LookupResult[] = [];
   let failed: unknown;
   const flush = () => {
@@ -244,6 +251,13 @@ async function resolveAndRecord(
         db.transaction(() => {
           for (const result of batch) recorder.record(result, at);
         })();
+        const complete: string[] = [];
+        for (const { name } of batch) {
+          const left = (pending.get(name) as number) - 1;
+          pending.set(name, left);
+          if (left === 0) complete.push(name);
+        }
+        presence.queue(complete);
       } catch (err) {
         // Reported once resolution is over: the lookups in flight finish first.
         failed = err;
@@ -257,7 +271,8 @@ async function resolveAndRecord(
   });
   flush();
   if (failed !== undefined) throw failed;
-  return lookups;
+  presence.flush();
+  return { lookups, presence };
 }
 
 /** The lists of this sync that the target holds, with their names on the target. */
