@@ -542,6 +542,17 @@ describe('systemd', () => {
     expect(units.timer).toContain('OnCalendar=*:0/10');
     expect(units.timer).toContain('Persistent=true');
     expect(units.cron).toMatch(/^\*\/10 \* \* \* \* root \S+node /);
+    // A unit written before the entry point became bin/dnsfence.cjs still runs after an upgrade.
+    const legacy = join(
+      units.service.match(/ExecStart=\S+ (\S+)bin\/dnsfence\.cjs/)?.[1] ?? '',
+      'bin/dnsfence.js',
+    );
+    const checked = execFileSync(
+      process.execPath,
+      [legacy, '-c', join(dir.path, 'dnsfence.yaml'), 'check', '--offline'],
+      { encoding: 'utf8' },
+    );
+    expect(checked).toMatch(/^ok\s+config: /m);
     const watch = JSON.parse((await run('--json', 'systemd', '--watch')).stdout) as { service: string };
     expect(watch.service).toContain('Restart=on-failure');
     expect(watch.service).toMatch(/ExecStart=.* watch$/m);
