@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the bundled CLI with the V8 code cache written when it was built (esbuild.config.mjs): the
 // compiled code is loaded instead of compiling 1.4 MB of JavaScript on every start. A cache made
-// by another Node version is rejected by V8, and the bundle is then simply compiled.
+// by another Node version is rejected by V8, and the bundle is then simply compiled. This file is
 // CommonJS, like the bundle: an ES module entry point would start Node's ES module loader first,
 // about 15 ms of every run.
 const { readFileSync, writeFileSync } = require('node:fs');

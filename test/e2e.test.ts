@@ -581,6 +581,17 @@ describe('everyday commands', () => {
     expect(again.stderr).toMatch(/exists; use --force/);
   });
 
+  it('a configuration with targets but no lists yet syncs nothing and exits 0', async () => {
+    const path = join(dir.path, 'empty.yaml');
+    writeFileSync(
+      path,
+      `database: ${join(dir.path, 'empty.db')}\ntargets:\n  out: { type: file, dir: lists }\n`,
+    );
+    const r = await cli(['-c', path, 'sync']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
   it('check tries each resolver and target', async () => {
     writeConfig();
     const r = await run('check');

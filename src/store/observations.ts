@@ -189,15 +189,15 @@ function mergeIntervals(rows: readonly Sighting[]): Sighting[] {
   return [...merged.values()];
 }
 
+/** Names read per turn of the event loop while a sync resolves. */
+const READ_STEP = 64;
+
 /**
  * The presence intervals of a sync's names, read while its other lookups are still on the wire:
  * once every lookup of a name in this pass is recorded, its rows cannot change before the desired
  * sets are computed (the run lock keeps other writers out). Reading them in the pauses between
  * answers spares the sync a read of the whole table after its last answer.
  */
-/** Names read per turn of the event loop while a sync resolves. */
-const READ_STEP = 64;
-
 export class PresenceReader {
   private readonly byName = new Map<string, Sighting[]>();
   private readonly cutoff: string;

@@ -238,7 +238,7 @@ async function resolveAndRecord(
 ): Promise<{ lookups: LookupResult[]; presence: PresenceReader }> {
   const questions = questionsOf(lists);
   const recorder = lookupRecorder(db);
-  const horizon = Math.max(...lists.map((l) => horizonOf(config, l)));
+  const horizon = Math.max(0, ...lists.map((l) => horizonOf(config, l)));
   const presence = new PresenceReader(db, new Date(at.getTime() - horizon));
   // Lookups of each name still to be recorded: a name's presence is read once they all are.
   const pending = new Map<string, number>();
