@@ -220,7 +220,7 @@ export class PresenceReader {
    */
   queue(names: readonly string[]): void {
     this.queued.push(...names);
-    if (this.draining) return;
+    if (this.draining || this.queued.length === 0) return;
     this.draining = true;
     const step = () => {
       try {
