@@ -98,13 +98,15 @@ function computeSortKey(text: string): string {
     const [a, b, c, d] = addr.split('.').map(Number) as [number, number, number, number];
     return `4${String.fromCharCode(a, b, c, d)}${suffix}`;
   }
-  try {
-    if (!addr.includes(':')) throw new Error('not IPv6');
-    return `6${String.fromCharCode(...(ipOf(addr) as ipaddr.IPv6).parts)}${suffix}`;
-  } catch {
-    // Not an address: after every address, in text order.
-    return `~${text}`;
+  if (addr.includes(':')) {
+    try {
+      return `6${String.fromCharCode(...(ipOf(addr) as ipaddr.IPv6).parts)}${suffix}`;
+    } catch {
+      // Not an address after all: sorted with the other texts below.
+    }
   }
+  // Not an address: after every address, in text order.
+  return `~${text}`;
 }
 
 /** Sort order used everywhere: IPv4 before IPv6, then numerically, then by prefix length. */

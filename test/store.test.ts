@@ -150,8 +150,12 @@ describe('presence read while a sync resolves', () => {
             ),
           )(),
         );
-        const reader = new PresenceReader(db, at(from));
-        reader.queue(names.slice(0, 2));
+        const reader = new PresenceReader(
+          db,
+          at(from),
+          names.map((name) => ({ name })),
+        );
+        reader.recorded(names.slice(0, 2).map((name) => ({ name })));
         reader.flush();
         expect(reader.sightings(names, at(from))).toBeUndefined(); // c was not read
         expect(reader.sightings(names.slice(0, 2), at(from - 1))).toBeUndefined(); // before its cutoff

@@ -1,12 +1,11 @@
 import type { Family } from '../address.js';
 import { DohTransport } from './doh.js';
-import { classify, newQuery, TYPE_OF, type Classified } from './message.js';
+import { classify, MAX_CHAIN, newQuery, TYPE_OF, type Classified } from './message.js';
 import type { ResolverSpec } from './servers.js';
 import { TcpTransport } from './tcp.js';
 import type { Exchange, Transport } from './transport.js';
-import type { LookupResult, Outcome } from './types.js';
+import type { LookupResult, Outcome, Question } from './types.js';
 import { UdpTransport } from './udp.js';
-import { MAX_CHAIN } from './message.js';
 
 export interface ResolverOptions {
   servers: ResolverSpec[];
@@ -77,7 +76,7 @@ export class Resolver {
    * and made a 10,000-name sync spend a sixth of its time collecting garbage.
    */
   async lookupAll(
-    questions: readonly { name: string; family: Family }[],
+    questions: readonly Question[],
     onResult?: (result: LookupResult) => void,
   ): Promise<LookupResult[]> {
     const results = new Array<LookupResult>(questions.length);
@@ -85,7 +84,7 @@ export class Resolver {
     const worker = async () => {
       while (next < questions.length) {
         const i = next++;
-        const q = questions[i] as { name: string; family: Family };
+        const q = questions[i] as Question;
         const result = await this.lookup(q.name, q.family);
         results[i] = result;
         onResult?.(result);

@@ -8,6 +8,12 @@ export function isSuccess(outcome: Outcome): boolean {
   return outcome === 'answer' || outcome === 'nxdomain' || outcome === 'nodata';
 }
 
+/** One lookup to make: a name and the family of the addresses wanted. */
+export interface Question {
+  name: string;
+  family: Family;
+}
+
 export interface Answer {
   address: string;
   ttl: number;

@@ -1,6 +1,6 @@
 import { hash as digest } from 'node:crypto';
 import type { Change } from '../planner/types.js';
-import type { Db } from './db.js';
+import { stmt, type Db } from './db.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -57,20 +57,22 @@ export function entryHash(prevHash: string, content: Content): string {
  * in step, in the caller's transaction.
  */
 export function appendAudit(db: Db, runId: number, at: Date, changes: Change[]): AuditEntry[] {
-  const head = db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as
+  const head = stmt(db, 'SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as
     { seq: number; hash: string } | undefined;
   let prev = head?.hash ?? GENESIS_HASH;
   let seq = head?.seq ?? 0;
-  const insert = db.prepare(
+  const insert = stmt(
+    db,
     `INSERT INTO audit (seq, at, run_id, target, list, action, address, names, reason, detail, prev_hash, hash)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const when = at.toISOString();
-  const upsert = db.prepare(
+  const upsert = stmt(
+    db,
     `INSERT INTO applied (target, list, address, names, since) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (target, list, address) DO UPDATE SET names = excluded.names`,
   );
-  const remove = db.prepare('DELETE FROM applied WHERE target = ? AND list = ? AND address = ?');
+  const remove = stmt(db, 'DELETE FROM applied WHERE target = ? AND list = ? AND address = ?');
   const entries: AuditEntry[] = [];
   for (const c of changes) {
     seq += 1;

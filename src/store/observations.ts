@@ -201,25 +201,36 @@ const READ_STEP = 64;
 export class PresenceReader {
   private readonly byName = new Map<string, Sighting[]>();
   private readonly cutoff: string;
+  /** Lookups of each name not recorded yet in this pass. */
+  private readonly pending = new Map<string, number>();
   private readonly queued: string[] = [];
   private draining = false;
   private failed: unknown;
 
-  /** `since`: the earliest end of an interval any of the sync's lists can need. */
+  /**
+   * `since`: the earliest end of an interval any of the sync's lists can need; `questions`: the
+   * pass's lookups.
+   */
   constructor(
     private readonly db: Db,
     private readonly since: Date,
+    questions: readonly { name: string }[],
   ) {
     this.cutoff = since.toISOString();
+    for (const { name } of questions) this.pending.set(name, (this.pending.get(name) ?? 0) + 1);
   }
 
   /**
-   * Reads the intervals of names whose lookups in this pass are all recorded, a few names per
-   * turn of the event loop: answers waiting on the sockets are taken in between, so the
-   * resolvers are never left without questions for long.
+   * Takes note of committed lookups. The intervals of each name whose lookups are now all
+   * recorded are read a few names per turn of the event loop: answers waiting on the sockets are
+   * taken in between, so the resolvers are never left without questions for long.
    */
-  queue(names: readonly string[]): void {
-    this.queued.push(...names);
+  recorded(results: readonly { name: string }[]): void {
+    for (const { name } of results) {
+      const left = (this.pending.get(name) ?? 0) - 1;
+      this.pending.set(name, left);
+      if (left === 0) this.queued.push(name);
+    }
     if (this.draining || this.queued.length === 0) return;
     this.draining = true;
     const step = () => {

@@ -239,10 +239,7 @@ async function resolveAndRecord(
   const questions = questionsOf(lists);
   const recorder = lookupRecorder(db);
   const horizon = Math.max(0, ...lists.map((l) => horizonOf(config, l)));
-  const presence = new PresenceReader(db, new Date(at.getTime() - horizon));
-  // Lookups of each name still to be recorded: a name's presence is read once they all are.
-  const pending = new Map<string, number>();
-  for (const q of questions) pending.set(q.name, (pending.get(q.name) ?? 0) + 1);
+  const presence = new PresenceReader(db, new Date(at.getTime() - horizon), questions);
   const batch: LookupResult[] = [];
   let failed: unknown;
   const flush = () => {
@@ -251,13 +248,7 @@ async function resolveAndRecord(
         db.transaction(() => {
           for (const result of batch) recorder.record(result, at);
         })();
-        const complete: string[] = [];
-        for (const { name } of batch) {
-          const left = (pending.get(name) as number) - 1;
-          pending.set(name, left);
-          if (left === 0) complete.push(name);
-        }
-        presence.queue(complete);
+        presence.recorded(batch);
       } catch (err) {
         // Reported once resolution is over: the lookups in flight finish first.
         failed = err;

@@ -3,7 +3,7 @@ import type { Config, ListConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
 import { Resolver } from '../resolver/resolver.js';
 import { systemResolvers, type ResolverSpec } from '../resolver/servers.js';
-import type { LookupResult } from '../resolver/types.js';
+import type { LookupResult, Question } from '../resolver/types.js';
 
 export function resolversOf(config: Config): ResolverSpec[] {
   const servers = config.resolvers ?? systemResolvers();
@@ -14,11 +14,6 @@ export function resolversOf(config: Config): ResolverSpec[] {
     );
   }
   return servers;
-}
-
-export interface Question {
-  name: string;
-  family: Family;
 }
 
 /** Every (name, family) the given lists need, each once. */
@@ -35,8 +30,8 @@ export function questionsOf(lists: Iterable<ListConfig>): Question[] {
 }
 
 /**
- * Resolves every question of the lists. `onResult` sees each lookup as it finishes, so the caller
- * can do its work on one answer while the rest are still on the wire.
+ * Resolves every question with the configured resolvers. `onResult` sees each lookup as it
+ * finishes, so the caller can do its work on one answer while the rest are still on the wire.
  */
 export async function resolveAll(
   config: Config,
