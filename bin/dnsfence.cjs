@@ -19,7 +19,8 @@ try {
 }
 const script = new vm.Script(
   // One line of wrapper, so that line numbers in stack traces are the bundle's own.
-  `(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'utf8')}\n})`,
+  // The build leaves the bundle pure ASCII, which latin1 reads fastest, into a one-byte string.
+  `(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'latin1')}\n})`,
   { filename: file, cachedData },
 );
 const bundle = { exports: {} };
