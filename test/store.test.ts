@@ -127,6 +127,46 @@ describe('store', () => {
   });
 });
 
+describe('a first pass into an empty store', () => {
+  it('writes what recording into a store that knows other names writes', () => {
+    const names = ['a.example.com', 'b.example.com'];
+    const pool = ['192.0.2.1', '192.0.2.2', '2001:db8::1'];
+    const lookup = fc.record({
+      name: fc.constantFrom(...names),
+      family: fc.constantFrom('ipv4' as const, 'ipv6' as const),
+      addresses: fc.option(fc.uniqueArray(fc.constantFrom(...pool)), { nil: null }),
+    });
+    const contents = () =>
+      ['lookups', 'presence', 'failures'].map((table) =>
+        db
+          .prepare(`SELECT * FROM ${table} WHERE name != 'other.example.net'`)
+          .all()
+          .map((row) => JSON.stringify({ ...(row as object), id: undefined }))
+          .sort(),
+      );
+    fc.assert(
+      // The same name may come twice in one pass (the engine never asks twice; the recorder must
+      // still not take the second for a new name).
+      fc.property(fc.array(lookup, { minLength: 1, maxLength: 8 }), (pass) => {
+        const results = pass.map(({ name, family, addresses }) => ({
+          ...answer(name, addresses ?? []),
+          family,
+          ...(addresses ? {} : { outcome: 'timeout' as const, detail: 'no answer' }),
+        }));
+        const record = () => db.transaction(() => recordLookups(db, results, at(0)))();
+        db.exec('DELETE FROM presence; DELETE FROM lookups; DELETE FROM failures');
+        record();
+        const fresh = contents();
+        db.exec('DELETE FROM presence; DELETE FROM lookups; DELETE FROM failures');
+        db.transaction(() => recordLookup(db, answer('other.example.net', ['203.0.113.1']), at(0)))();
+        record();
+        expect(fresh).toEqual(contents());
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('presence read while a sync resolves', () => {
   it('gives what loadSightings reads, for every cutoff from its own on', () => {
     const names = ['a.example.com', 'b.example.com', 'c.example.com'];

@@ -74,6 +74,19 @@ export function lookupRecorder(db: Db): LookupRecorder {
   );
   let lastAt: Date | undefined;
   let now = '';
+  // A store that has never recorded a lookup (a first sync) has no interval to extend and no
+  // lookup to update: both UPDATEs would find nothing, and skipping them halves the statements of
+  // a first sync. The keys recorded meanwhile are kept so that a second lookup of the same name
+  // in one pass still finds the first.
+  const fresh = stmt(db, 'SELECT 1 FROM lookups LIMIT 1').get() === undefined;
+  const recorded = new Set<string>();
+  const isNew = (result: LookupResult) => {
+    if (!fresh) return false;
+    const key = `${result.family} ${result.name}`;
+    if (recorded.has(key)) return false;
+    recorded.add(key);
+    return true;
+  };
 
   return {
     record(result, at) {
@@ -85,19 +98,22 @@ export function lookupRecorder(db: Db): LookupRecorder {
       const detail = result.detail ?? null;
       const ttl = result.ttl ?? null;
       const lastSuccess = isSuccess(result.outcome) ? now : null;
+      const unknown = isNew(result);
       if (lastSuccess) {
         for (const a of result.addresses) {
-          const changed = extend.run(
-            now,
-            a.ttl,
-            result.resolver,
-            chain,
-            result.name,
-            result.family,
-            a.address,
-            result.name,
-            result.family,
-          ).changes;
+          const changed = unknown
+            ? 0
+            : extend.run(
+                now,
+                a.ttl,
+                result.resolver,
+                chain,
+                result.name,
+                result.family,
+                a.address,
+                result.name,
+                result.family,
+              ).changes;
           if (changed === 0)
             open.run(result.name, result.family, a.address, now, now, a.ttl, result.resolver, chain);
         }
@@ -111,20 +127,22 @@ export function lookupRecorder(db: Db): LookupRecorder {
           openFailure.run(result.name, result.family, result.outcome, detail, now, now);
         }
       }
-      const updated = known.run(
-        now,
-        lastSuccess,
-        result.outcome,
-        detail,
-        lastSuccess,
-        now,
-        ttl,
-        result.resolver,
-        chain,
-        result.name,
-        result.family,
-      );
-      if (updated.changes === 0)
+      const updated = unknown
+        ? 0
+        : known.run(
+            now,
+            lastSuccess,
+            result.outcome,
+            detail,
+            lastSuccess,
+            now,
+            ttl,
+            result.resolver,
+            chain,
+            result.name,
+            result.family,
+          ).changes;
+      if (updated === 0)
         first.run(
           result.name,
           result.family,
