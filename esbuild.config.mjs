@@ -18,9 +18,10 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  // better-sqlite3 loads a native addon; undici and node-routeros load only with DoH or their
+  // better-sqlite3's JavaScript is bundled and its native addon named by src/store/db.ts (its
+  // `bindings` helper is then never loaded); undici and node-routeros load only with DoH or their
   // target types, and are required from node_modules then.
-  external: ['better-sqlite3', 'undici', 'node-routeros'],
+  external: ['bindings', 'undici', 'node-routeros'],
   // Lazy import()s become require()s: a script compiled with a code cache has no ES module loader.
   supported: { 'dynamic-import': false },
   // src/paths.ts finds the package root from its own location.

@@ -1,8 +1,30 @@
 import { closeSync, existsSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import { UserError } from '../errors.js';
 
 export type Db = Database.Database;
+
+let addon: string | undefined;
+
+/**
+ * better-sqlite3's compiled module, where its install (prebuilt or built) puts it. Named
+ * explicitly, better-sqlite3 skips the `bindings` package, which searches a dozen paths from the
+ * caller's stack trace on every start and cannot find the module from inside the CLI's bundle.
+ */
+function nativeBinding(): string {
+  if (addon === undefined) {
+    const file = createRequire(import.meta.url)
+      .resolve('better-sqlite3/package.json')
+      .replace(/package\.json$/, 'build/Release/better_sqlite3.node');
+    if (!existsSync(file))
+      throw new UserError(
+        `${file}: better-sqlite3's compiled module is missing (run npm rebuild better-sqlite3)`,
+      );
+    addon = file;
+  }
+  return addon;
+}
 
 /**
  * Opens the SQLite database. A new file is created mode 0600 before SQLite touches it, so the
@@ -15,7 +37,11 @@ export function openDatabase(path: string, options: { readonly?: boolean } = {})
   let db: Db;
   try {
     if (!options.readonly && !existsSync(path)) closeSync(openSync(path, 'wx', 0o600));
-    db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: true });
+    db = new Database(path, {
+      readonly: options.readonly ?? false,
+      fileMustExist: true,
+      nativeBinding: nativeBinding(),
+    });
     db.pragma('busy_timeout = 5000');
     if (!options.readonly) {
       db.pragma('journal_mode = WAL');
