@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -30,6 +31,19 @@ describe('configuration', () => {
     expect(c.safety).toEqual({ maxRemove: 0.5, allowPrivate: false, maxAddressesPerName: 64 });
     expect(c.resolve).toEqual({ timeoutMs: 2000, attempts: 2, concurrency: 32, families: ['ipv4', 'ipv6'] });
     expect(c.resolvers).toBeUndefined();
+  });
+
+  it('hashes the configuration as parsed: layout, comments and key order do not count', () => {
+    const text = 'lists:\n  web:\n    names: [www.example.com]\n    retention: 2h\n';
+    const hash = parseConfig(text, FILE).hash;
+    // The hash every run records: SHA-256 over the canonical JSON (sorted keys) of the document.
+    const canonical = '{"lists":{"web":{"names":["www.example.com"],"retention":"2h"}}}';
+    expect(hash).toBe(createHash('sha256').update(canonical).digest('hex'));
+    const relaid = '# vendor names\nlists:\n  web: { retention: 2h,   names: [ "www.example.com" ] }\n';
+    expect(parseConfig(relaid, FILE).hash).toBe(hash);
+    expect(parseConfig(text.replace('2h', '3h'), FILE).hash).not.toBe(hash);
+    // A copy of the configuration carries the same hash as the original.
+    expect({ ...parseConfig(text, FILE) }.hash).toBe(hash);
   });
 
   it('names the key path of every error', () => {

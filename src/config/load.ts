@@ -1,4 +1,3 @@
-import { hash as digest } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { CORE_SCHEMA, load as loadYaml, YAMLException } from 'js-yaml';
@@ -6,6 +5,7 @@ import type { z } from 'zod';
 import { parseAddress, type Address, type Family } from '../address.js';
 import { ConfigError } from '../errors.js';
 import { parseResolver, type ResolverSpec } from '../resolver/servers.js';
+import { sha256Hex } from '../sha256.js';
 import { parseDuration } from '../time.js';
 import { expandName } from './names.js';
 import { findProfile, PROFILES } from './profiles.js';
@@ -71,7 +71,13 @@ export function parseConfig(text: string, file: string): Config {
   const parsed = configSchema.safeParse(data);
   if (!parsed.success)
     throw new ConfigError(`${file}: ${describeIssue(parsed.error.issues[0] as z.core.$ZodIssue)}`);
-  return buildConfig(parsed.data, file, hashOf(data));
+  // Only a sync records the hash: computed when first asked for, it costs the other commands
+  // neither the hashing nor loading node:crypto.
+  let hash: string | undefined;
+  return Object.defineProperty(buildConfig(parsed.data, file), 'hash', {
+    get: () => (hash ??= sha256Hex(stableJson(data))),
+    enumerable: true,
+  }) as Config;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -87,10 +93,6 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   }
 }
 
-function hashOf(data: unknown): string {
-  return digest('sha256', stableJson(data), 'hex');
-}
-
 export function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
   if (value && typeof value === 'object') {
@@ -102,7 +104,7 @@ export function stableJson(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-function buildConfig(raw: RawConfig, file: string, hash: string): Config {
+function buildConfig(raw: RawConfig, file: string): Omit<Config, 'hash'> {
   const dir = dirname(file);
   const fail = (path: PropertyKey[], message: string): never => {
     throw new ConfigError(`${file}: ${keyPath(path)}: ${message}`);
@@ -229,7 +231,6 @@ function buildConfig(raw: RawConfig, file: string, hash: string): Config {
     profiles,
     lists,
     targets,
-    hash,
     warnings,
   };
 }

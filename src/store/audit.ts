@@ -1,5 +1,5 @@
-import { hash as digest } from 'node:crypto';
 import type { Change } from '../planner/types.js';
+import { sha256Hex } from '../sha256.js';
 import { stmt, type Db } from './db.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -48,8 +48,7 @@ export function entryHash(prevHash: string, content: Content): string {
     if (value === undefined) continue;
     canonical += `${canonical ? ',' : '{'}"${key}":${JSON.stringify(value)}`;
   }
-  // The one-shot hash (Node 20.12) is half the cost of a Hash object per entry.
-  return digest('sha256', `${prevHash}\n${canonical || '{'}}`, 'hex');
+  return sha256Hex(`${prevHash}\n${canonical || '{'}}`);
 }
 
 /**
