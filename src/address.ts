@@ -25,7 +25,9 @@ class Memo<T> {
   private readonly map = new Map<string, T>();
   constructor(private readonly limit: number) {}
   get(key: string, compute: (key: string) => T): T {
-    if (this.map.has(key)) return this.map.get(key) as T;
+    const known = this.map.get(key);
+    // One lookup when the key is there; a second only for a remembered undefined.
+    if (known !== undefined || this.map.has(key)) return known as T;
     const value = compute(key);
     this.set(key, value);
     return value;

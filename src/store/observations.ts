@@ -207,6 +207,15 @@ function mergeIntervals(rows: readonly Sighting[]): Sighting[] {
   return [...merged.values()];
 }
 
+/** Whether the rows of one name hold at most one interval per family and address. */
+function oneEach(rows: readonly Sighting[]): boolean {
+  if (rows.length > 8) return false;
+  for (let i = 1; i < rows.length; i++)
+    for (let j = 0; j < i; j++)
+      if (rows[i]!.address === rows[j]!.address && rows[i]!.family === rows[j]!.family) return false;
+  return true;
+}
+
 /** Names read per turn of the event loop while a sync resolves. */
 const READ_STEP = 64;
 
@@ -285,13 +294,17 @@ export class PresenceReader {
   sightings(names: readonly string[], since: Date): Sighting[] | undefined {
     if (since < this.since) return undefined;
     const from = since.getTime();
-    const rows: Sighting[] = [];
+    const merged: Sighting[] = [];
     for (const name of names) {
       const known = this.byName.get(name);
       if (!known) return undefined;
-      for (const row of known) if (row.lastSeen >= from) rows.push(row);
+      const rows = known.filter((row) => row.lastSeen >= from);
+      // Merged name by name, in the order of the names: what one merge of all rows gives, without
+      // a key per row. A name's few rows are mostly one interval per address already.
+      if (oneEach(rows)) merged.push(...rows);
+      else merged.push(...mergeIntervals(rows));
     }
-    return mergeIntervals(rows);
+    return merged;
   }
 }
 
