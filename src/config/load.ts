@@ -71,13 +71,7 @@ export function parseConfig(text: string, file: string): Config {
   const parsed = configSchema.safeParse(data);
   if (!parsed.success)
     throw new ConfigError(`${file}: ${describeIssue(parsed.error.issues[0] as z.core.$ZodIssue)}`);
-  // Only a sync records the hash: computed when first asked for, it costs the other commands
-  // neither the hashing nor loading node:crypto.
-  let hash: string | undefined;
-  return Object.defineProperty(buildConfig(parsed.data, file), 'hash', {
-    get: () => (hash ??= sha256Hex(stableJson(data))),
-    enumerable: true,
-  }) as Config;
+  return buildConfig(parsed.data, file, data);
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -104,7 +98,8 @@ export function stableJson(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-function buildConfig(raw: RawConfig, file: string): Omit<Config, 'hash'> {
+/** `data`: the document as read, which the configuration's hash covers. */
+function buildConfig(raw: RawConfig, file: string, data: unknown): Config {
   const dir = dirname(file);
   const fail = (path: PropertyKey[], message: string): never => {
     throw new ConfigError(`${file}: ${keyPath(path)}: ${message}`);
@@ -214,6 +209,7 @@ function buildConfig(raw: RawConfig, file: string): Omit<Config, 'hash'> {
     targets.set(name, buildTarget(name, rawTarget, lists, dir, fail, warnings));
   }
 
+  let hash: string | undefined;
   return {
     file,
     dir,
@@ -231,6 +227,11 @@ function buildConfig(raw: RawConfig, file: string): Omit<Config, 'hash'> {
     profiles,
     lists,
     targets,
+    // Only a sync records the hash: computed when first asked for, it costs the other commands
+    // neither the hashing nor loading node:crypto.
+    get hash() {
+      return (hash ??= sha256Hex(stableJson(data)));
+    },
     warnings,
   };
 }

@@ -190,30 +190,32 @@ export function loadSightings(db: Db, names: readonly string[], since: Date): Si
   return mergeIntervals(rows.filter((row) => wanted.has(row.name)));
 }
 
-/** One sighting per name, family and address: the earliest start and the latest end of its intervals. */
+/**
+ * One sighting per name, family and address: the earliest start and the latest end of its
+ * intervals, in the order each first appears. A few rows (one name's) are compared directly;
+ * a key per row pays off only for many.
+ */
 function mergeIntervals(rows: readonly Sighting[]): Sighting[] {
-  const merged = new Map<string, Sighting>();
+  const merged: Sighting[] = [];
+  const index = rows.length > 8 ? new Map<string, number>() : undefined;
   for (const row of rows) {
-    const key = `${row.name} ${row.family} ${row.address}`;
-    const prior = merged.get(key);
-    if (!prior) merged.set(key, row);
-    else
-      merged.set(key, {
+    const key = index ? `${row.name} ${row.family} ${row.address}` : '';
+    const at = index
+      ? (index.get(key) ?? -1)
+      : merged.findIndex((m) => m.name === row.name && m.family === row.family && m.address === row.address);
+    if (at < 0) {
+      index?.set(key, merged.length);
+      merged.push(row);
+    } else {
+      const prior = merged[at] as Sighting;
+      merged[at] = {
         ...prior,
         firstSeen: Math.min(prior.firstSeen, row.firstSeen),
         lastSeen: Math.max(prior.lastSeen, row.lastSeen),
-      });
+      };
+    }
   }
-  return [...merged.values()];
-}
-
-/** Whether the rows of one name hold at most one interval per family and address. */
-function oneEach(rows: readonly Sighting[]): boolean {
-  if (rows.length > 8) return false;
-  for (let i = 1; i < rows.length; i++)
-    for (let j = 0; j < i; j++)
-      if (rows[i]!.address === rows[j]!.address && rows[i]!.family === rows[j]!.family) return false;
-  return true;
+  return merged;
 }
 
 /** Names read per turn of the event loop while a sync resolves. */
@@ -298,11 +300,8 @@ export class PresenceReader {
     for (const name of names) {
       const known = this.byName.get(name);
       if (!known) return undefined;
-      const rows = known.filter((row) => row.lastSeen >= from);
-      // Merged name by name, in the order of the names: what one merge of all rows gives, without
-      // a key per row. A name's few rows are mostly one interval per address already.
-      if (oneEach(rows)) merged.push(...rows);
-      else merged.push(...mergeIntervals(rows));
+      // Merged name by name, in the order of the names: what one merge of all rows gives.
+      merged.push(...mergeIntervals(known.filter((row) => row.lastSeen >= from)));
     }
     return merged;
   }
