@@ -1,11 +1,22 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ZoneServer } from '../src/demo/dns-server.js';
 import { systemResolvers } from '../src/resolver/servers.js';
-import { cli, netns, selfSignedCert, setElements, startDoh, startZone, tempDir, waitFor } from './helpers.js';
+import {
+  BIN,
+  cli,
+  netns,
+  selfSignedCert,
+  setElements,
+  startDoh,
+  startZone,
+  tempDir,
+  waitFor,
+} from './helpers.js';
 
 let zone: ZoneServer;
 let port: number;
@@ -609,6 +620,23 @@ describe('everyday commands', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`www.example.com  A     192.0.2.1  ttl 60  @127.0.0.1:${port}`);
     expect(existsSync(join(dir.path, 'dnsfence.db'))).toBe(false);
+  });
+
+  it('writes all of a long output into a pipe before it exits, however late its reader reads', async () => {
+    // Far more than a pipe buffers (64 KiB on Linux), into a real pipe whose reader starts after
+    // a second, as `| less` or a cron job's mail capture may: whatever the pipe did not take at
+    // once must still go out before the process ends.
+    const names = Array.from({ length: 2000 }, (_, i) => `bulk${i}.example.com`);
+    for (const [i, name] of names.entries()) zone.set(name, { a: [`198.51.100.${(i % 250) + 1}`], ttl: 60 });
+    const config = writeConfig();
+    const { stdout } = await promisify(execFile)(
+      'sh',
+      ['-c', '"$@" | { sleep 1; cat; }', 'sh', process.execPath, BIN, '-c', config, 'resolve', ...names],
+      { maxBuffer: 16 * 2 ** 20 },
+    );
+    const lines = stdout.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(4000);
+    expect(lines.at(-1)).toMatch(/^bulk1999\.example\.com {2}AAAA {2}NODATA/);
   });
 
   it('profile show prints the Intra2net lists and ports', async () => {

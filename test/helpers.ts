@@ -113,7 +113,8 @@ export interface CliRun {
   stderr: string;
 }
 
-const BIN = fileURLToPath(new URL('../bin/dnsfence.cjs', import.meta.url));
+/** The CLI's entry point, as package.json's `bin` names it. */
+export const BIN = fileURLToPath(new URL('../bin/dnsfence.cjs', import.meta.url));
 
 /** Runs the built CLI as a user would (npm test builds it first). */
 export function cli(

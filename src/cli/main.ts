@@ -66,8 +66,19 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = exitCodeFor(err, verbose);
   }
   // The command is done: a timer or socket a library left behind must not keep the process
-  // alive (a cron job that never ends is a hang). stdout/stderr to files and pipes are synchronous on Linux.
+  // alive (a cron job that never ends is a hang). Output to a file or terminal is written at once,
+  // but into a pipe only as far as the pipe's buffer reaches; the rest must go out before the exit.
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
   process.exit();
+}
+
+/** Once all written to the stream has been handed to the OS, or its reader has gone (`| head`). */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.writableLength === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once('error', () => resolve());
+    stream.write('', () => resolve());
+  });
 }
 
 function exitCodeFor(err: unknown, verbose: boolean): number {
