@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import dgram from 'node:dgram';
 import type { ZoneServer } from '../src/demo/dns-server.js';
+import { newQuery } from '../src/resolver/message.js';
 import { Resolver } from '../src/resolver/resolver.js';
 import type { ResolverSpec } from '../src/resolver/servers.js';
+import { TcpTransport } from '../src/resolver/tcp.js';
+import { UdpTransport } from '../src/resolver/udp.js';
 import { startZone } from './helpers.js';
 
 let zone: ZoneServer;
@@ -137,6 +140,29 @@ describe('resolver', () => {
     );
     expect(results.map((r) => r.outcome)).toEqual(['answer', 'answer', 'nxdomain']);
     await r2.close();
+  });
+
+  it('gives queries that meet on one socket or connection with the same ID distinct IDs, without changing them', async () => {
+    const tcpSpec: ResolverSpec = { ...spec, protocol: 'tcp', label: `tcp://${spec.host}:${spec.port}` };
+    for (const [transport, server] of [
+      [new UdpTransport(1), spec],
+      [new TcpTransport(), tcpSpec],
+    ] as const) {
+      const queries = [
+        newQuery('www.example.com', 'A'),
+        newQuery('v4only.example.com', 'A'),
+        newQuery('alias.example.com', 'A'),
+      ].map((q) => ({ ...q, id: 7 }));
+      const exchanges = await Promise.all(queries.map((q) => transport.exchange(server, q, 1000)));
+      const answered = exchanges.map((e) => {
+        if (e.kind !== 'packet') throw new Error(`${server.label}: ${e.kind}`);
+        return { id: e.packet.header.id, name: e.packet.questions[0]?.name };
+      });
+      expect(answered.map((a) => a.name)).toEqual(queries.map((q) => q.name));
+      expect(new Set(answered.map((a) => a.id)).size).toBe(3);
+      expect(queries.map((q) => q.id)).toEqual([7, 7, 7]);
+      await transport.close();
+    }
   });
 
   it('reports a refused TCP connection as refused', async () => {

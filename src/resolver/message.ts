@@ -14,13 +14,29 @@ export type RecordType = 'A' | 'AAAA';
 export const TYPE_OF: Record<Family, RecordType> = { ipv4: 'A', ipv6: 'AAAA' };
 
 export interface Query {
-  id: number;
-  name: string;
-  type: RecordType;
+  readonly id: number;
+  readonly name: string;
+  readonly type: RecordType;
 }
 
-export function newQuery(name: string, type: RecordType): Query {
-  return { id: randomInt(0x10000), name, type };
+export function newQuery(name: string, type: RecordType, id = randomInt(0x10000)): Query {
+  return { id, name, type };
+}
+
+/**
+ * The query itself, or a copy with the first ID `next` finds free on a socket or connection.
+ * Queries are never changed once made, and all are made by newQuery: V8 compiles the hot resolver
+ * code on the assumption that a query's fields keep the values they were made with, and one
+ * reassigned ID (a collision every few thousand queries) threw all of that code away mid-run.
+ */
+export function withFreeId(
+  query: Query,
+  inUse: { has(id: number): boolean },
+  next: (id: number) => number,
+): Query {
+  let id = query.id;
+  while (inUse.has(id)) id = next(id);
+  return id === query.id ? query : newQuery(query.name, query.type, id);
 }
 
 // dns2's typings omit EDNS's second (options) parameter.

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { decodeResponse, encodeQuery, peekId, type Query } from './message.js';
+import { decodeResponse, encodeQuery, peekId, withFreeId, type Query } from './message.js';
 import type { ResolverSpec } from './servers.js';
 import { timedOut, type Exchange, type Transport } from './transport.js';
 
@@ -65,11 +65,11 @@ export class TcpTransport implements Transport {
     return conn;
   }
 
-  exchange(server: ResolverSpec, query: Query, timeoutMs: number): Promise<Exchange> {
+  exchange(server: ResolverSpec, asked: Query, timeoutMs: number): Promise<Exchange> {
     const conn = this.connect(server);
     if (conn.idle) clearTimeout(conn.idle);
     conn.socket.ref();
-    while (conn.pending.has(query.id)) query.id = (query.id + 1) & 0xffff;
+    const query = withFreeId(asked, conn.pending, (id) => (id + 1) & 0xffff);
     return new Promise<Exchange>((resolve) => {
       const finish = (result: Exchange) => {
         clearTimeout(timer);

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
-import { decodeResponse, encodeQuery, peekId, type Query } from './message.js';
+import { decodeResponse, encodeQuery, peekId, withFreeId, type Query } from './message.js';
 import type { ResolverSpec } from './servers.js';
 import { timedOut, type Exchange, type Transport } from './transport.js';
 
@@ -63,10 +63,10 @@ export class UdpTransport implements Transport {
     p.finish(decoded.packet.header.tc ? { kind: 'truncated' } : { kind: 'packet', packet: decoded.packet });
   }
 
-  exchange(server: ResolverSpec, query: Query, timeoutMs: number): Promise<Exchange> {
+  exchange(server: ResolverSpec, asked: Query, timeoutMs: number): Promise<Exchange> {
     const pool = this.pool(server.host.includes(':') ? 'udp6' : 'udp4');
     const slot = pool[randomInt(pool.length)]!;
-    while (slot.pending.has(query.id)) query.id = randomInt(0x10000);
+    const query = withFreeId(asked, slot.pending, () => randomInt(0x10000));
     return new Promise<Exchange>((resolve) => {
       const entry: Pending = {
         server,
