@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { appendAudit, entryHash, verifyAudit } from '../src/store/audit.js';
 import { stableJson } from '../src/config/load.js';
-import { openDatabase, type Db } from '../src/store/db.js';
+import { deferringFlush, openDatabase, type Db } from '../src/store/db.js';
 import { acquireLock } from '../src/store/lock.js';
 import { prune } from '../src/store/prune.js';
 import { loadMigrations, migrate, schemaVersion } from '../src/store/migrate.js';
@@ -61,6 +61,21 @@ describe('store', () => {
       { version: 3, name: 'indexes' },
       { version: 4, name: 'running_runs' },
     ]);
+  });
+
+  it('flushes each commit to disk, but for the work given to deferringFlush, whose commits the next one flushes', async () => {
+    const FULL = 2;
+    const NORMAL = 1;
+    const synchronous = () => db.pragma('synchronous', { simple: true });
+    expect(synchronous()).toBe(FULL);
+    await expect(deferringFlush(db, async () => synchronous())).resolves.toBe(NORMAL);
+    expect(synchronous()).toBe(FULL);
+    await expect(
+      deferringFlush(db, async () => {
+        throw new Error('resolver gone');
+      }),
+    ).rejects.toThrow('resolver gone');
+    expect(synchronous()).toBe(FULL);
   });
 
   it('refuses a database from a newer schema', () => {

@@ -9,7 +9,7 @@ import type { Change, DesiredList } from '../planner/types.js';
 import { isSuccess, type LookupResult } from '../resolver/types.js';
 import { loadApplied } from '../store/applied.js';
 import { appendAudit } from '../store/audit.js';
-import type { Db } from '../store/db.js';
+import { deferringFlush, type Db } from '../store/db.js';
 import { lookupRecorder, PresenceReader, recordLookups } from '../store/observations.js';
 import { computeDesired, horizonOf } from './desired-from-store.js';
 import { beginRun, finishRun, recordPush, type PushOutcome, type RunOutcome } from '../store/runs.js';
@@ -219,8 +219,13 @@ function readLocalTargets(
   return early;
 }
 
-/** Answers are committed in batches of this many while a sync resolves. */
-const RECORD_BATCH = 512;
+/**
+ * Answers are committed in batches of this many while a sync resolves. Recording a batch holds
+ * the event loop, and no query goes out meanwhile: with batches of 512 (about 4 ms each) a fast
+ * resolver ran out of questions, and an unchanged 10,000-name sync took 1.22× its pure
+ * resolution; with batches of 64, as many as the default concurrency keeps in flight, 1.07×.
+ */
+const RECORD_BATCH = 64;
 
 /**
  * Resolves the lists' names and records each answer while the other lookups are still on the
@@ -256,11 +261,15 @@ async function resolveAndRecord(
     }
     batch.length = 0;
   };
-  const lookups = await resolveAll(config, questions, (result) => {
-    batch.push(result);
-    if (batch.length >= RECORD_BATCH) flush();
+  // Hundreds of commits: flushed to disk together by the first commit after them (deferringFlush).
+  const lookups = await deferringFlush(db, async () => {
+    const results = await resolveAll(config, questions, (result) => {
+      batch.push(result);
+      if (batch.length >= RECORD_BATCH) flush();
+    });
+    flush();
+    return results;
   });
-  flush();
   if (failed !== undefined) throw failed;
   presence.flush();
   return { lookups, presence };
