@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -342,6 +342,27 @@ describe('run lock', () => {
       lock.release();
     }
     acquireLock(path, 'sync').release();
+  });
+
+  it('appears with its holder already in it, and clears what killed runs left beside it', () => {
+    // What a run killed while taking the lock leaves: its own file, or a stale lock moved aside;
+    // never an empty lock. Litter after ten seconds, and possibly still in use before.
+    const litter = [`${path}.lock.999998.tmp`, `${path}.lock.stale.999998`];
+    const fresh = `${path}.lock.999999.tmp`;
+    for (const file of [...litter, fresh]) writeFileSync(file, '');
+    for (const file of litter) utimesSync(file, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    writeFileSync(`${path}.lockdown`, '');
+    const lock = acquireLock(path, 'sync');
+    expect(JSON.parse(readFileSync(`${path}.lock`, 'utf8'))).toMatchObject({
+      pid: process.pid,
+      command: 'sync',
+    });
+    lock.release();
+    expect(
+      readdirSync(dir.path)
+        .filter((f) => f.includes('.lock'))
+        .sort(),
+    ).toEqual(['dnsfence.db.lock.999999.tmp', 'dnsfence.db.lockdown']);
   });
 
   it('a lock left by a process that no longer exists is taken over', async () => {

@@ -1,5 +1,18 @@
-import { closeSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  linkSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { ExitCode, UserError } from '../errors.js';
 
 interface Holder {
@@ -48,20 +61,21 @@ export function acquireLock(dbPath: string, command: string, now = new Date()): 
   if (start) me.start = start;
   const content = `${JSON.stringify(me)}\n`;
   for (let attempt = 0; attempt < 3; attempt++) {
+    let created: boolean;
     try {
-      const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, content);
-      closeSync(fd);
-      return { path, release: () => releaseIfMine(path) };
+      created = createWith(path, content);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new UserError(`${path}: cannot create the lock file: ${(err as NodeJS.ErrnoException).code}`);
-      }
+      throw new UserError(`${path}: cannot create the lock file: ${(err as NodeJS.ErrnoException).code}`);
+    }
+    if (created) {
+      removeAbandoned(path);
+      return { path, release: () => releaseIfMine(path) };
     }
     const seen = readText(path);
     const holder = parseHolder(seen);
     if (holder === undefined && seen !== undefined && youngerThan(path, 10_000)) {
-      // Being written by a run that has just created it.
+      // Being written by a run that has just created it: only a filesystem without hard links
+      // (createWith), or a dnsfence from before them, makes the file before its content.
       throw new UserError(`${path}: another dnsfence run is taking the lock right now`, ExitCode.locked);
     }
     if (holder && isAlive(holder)) {
@@ -82,6 +96,59 @@ export function acquireLock(dbPath: string, command: string, now = new Date()): 
     }
   }
   throw new UserError(`${path}: could not take the lock`, ExitCode.locked);
+}
+
+/** Errors of link(2) on a filesystem that has no hard links (vfat, some network filesystems). */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+/**
+ * Creates `path` holding `content`, or returns false when it exists. The content is written to a
+ * file of this process's own first and linked into place, so that nobody ever finds the lock
+ * empty: a run killed while writing it left an empty lock that made every run for the next 10 s
+ * exit 4 as if another run were starting (found by the SIGKILL rounds of the fault campaign).
+ */
+function createWith(path: string, content: string): boolean {
+  const own = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(own, content, { mode: 0o600 });
+    linkSync(own, path);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (code === 'EEXIST') return false;
+    if (!NO_HARD_LINKS.has(code)) throw err;
+  } finally {
+    rmSync(own, { force: true });
+  }
+  try {
+    const fd = openSync(path, 'wx', 0o600);
+    writeSync(fd, content);
+    closeSync(fd);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
+/**
+ * Removes what runs killed while taking the lock left beside it: their own file (createWith) or a
+ * stale lock moved aside. A live run keeps either for microseconds; ten seconds on, it is litter.
+ */
+function removeAbandoned(path: string): void {
+  const base = basename(path);
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return; // a folder that can be written but not listed: the litter stays, the lock is ours
+  }
+  for (const name of names) {
+    if (!name.startsWith(`${base}.`) || !/^(\d+\.tmp|stale\.\d+)$/.test(name.slice(base.length + 1)))
+      continue;
+    const file = join(dirname(path), name);
+    if (!youngerThan(file, 10_000)) rmSync(file, { force: true });
+  }
 }
 
 function readText(path: string): string | undefined {
