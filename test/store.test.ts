@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -363,6 +363,14 @@ describe('run lock', () => {
         .filter((f) => f.includes('.lock'))
         .sort(),
     ).toEqual(['dnsfence.db.lock.999999.tmp', 'dnsfence.db.lockdown']);
+  });
+
+  it('writes its holder through no link planted where it writes it first', () => {
+    const victim = join(dir.path, 'victim');
+    writeFileSync(victim, 'keep me\n');
+    symlinkSync(victim, `${path}.lock.${process.pid}.tmp`);
+    acquireLock(path, 'sync').release();
+    expect(readFileSync(victim, 'utf8')).toBe('keep me\n');
   });
 
   it('a lock left by a process that no longer exists is taken over', async () => {

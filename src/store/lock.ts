@@ -109,17 +109,16 @@ const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
  */
 function createWith(path: string, content: string): boolean {
   const own = `${path}.${process.pid}.tmp`;
+  let linked: boolean | undefined;
+  rmSync(own, { force: true }); // left by a killed run that had this pid
   try {
-    writeFileSync(own, content, { mode: 0o600 });
-    linkSync(own, path);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? '';
-    if (code === 'EEXIST') return false;
-    if (!NO_HARD_LINKS.has(code)) throw err;
+    // wx: never written through a link someone planted in a shared folder.
+    writeFileSync(own, content, { mode: 0o600, flag: 'wx' });
+    linked = link(own, path);
   } finally {
     rmSync(own, { force: true });
   }
+  if (linked !== undefined) return linked;
   try {
     const fd = openSync(path, 'wx', 0o600);
     writeSync(fd, content);
@@ -127,6 +126,19 @@ function createWith(path: string, content: string): boolean {
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
+/** link(2): true, false when `to` exists, undefined on a filesystem without hard links. */
+function link(from: string, to: string): boolean | undefined {
+  try {
+    linkSync(from, to);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (code === 'EEXIST') return false;
+    if (NO_HARD_LINKS.has(code)) return undefined;
     throw err;
   }
 }
