@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
@@ -651,6 +651,25 @@ describe('everyday commands', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/audit chain\s+verified/);
     expect(r.stdout).toMatch(/- 192\.0\.2\.10 .*expired/);
+  });
+  it('a command whose reader has gone runs to its end and exits 0', async () => {
+    // `dnsfence demo | head -1`, with a reader that has closed its end before the first line:
+    // every write, to stdout and stderr alike, fails with EPIPE. The demo writes as it goes.
+    const rc = join(dir.path, 'rc');
+    await promisify(execFile)(
+      'sh',
+      ['-c', '{ "$@" 2>&1; echo $? > "$0"; } | { exec <&-; sleep 1; }', rc, process.execPath, BIN, 'demo'],
+      {
+        env: { ...process.env, TMPDIR: dir.path },
+      },
+    );
+    expect(readFileSync(rc, 'utf8')).toBe('0\n');
+    // It ran all four rounds: the last one lets 192.0.2.10 expire.
+    const scratch = readdirSync(dir.path).find((f) => f.startsWith('dnsfence-demo-')) as string;
+    const list = readFileSync(join(dir.path, scratch, 'lists', 'i2n_https.txt'), 'utf8');
+    expect(list).toContain('192.0.2.11\n');
+    expect(list).not.toContain('192.0.2.10\n');
+    expect((await cli(['-c', join(dir.path, scratch, 'dnsfence.yaml'), 'audit', 'verify'])).code).toBe(0);
   });
 });
 

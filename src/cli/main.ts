@@ -58,6 +58,9 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // A reader that has gone (`dnsfence sync | head -1`, a closed terminal) must not end the command
+  // half-way with a stack trace: what it does to firewalls and the audit log goes on, unprinted.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const program = buildProgram();
   const verbose = argv.includes('-v') || argv.includes('--verbose');
   try {
