@@ -75,13 +75,13 @@ export async function main(argv: string[]): Promise<void> {
   process.exit();
 }
 
-/** Once all written to the stream has been handed to the OS, or its reader has gone (`| head`). */
+/**
+ * Once all written to the stream has been handed to the OS, or its reader has gone (`| head`): the
+ * callback of a write comes after those before it, with or without an error.
+ */
 function flushed(stream: NodeJS.WriteStream): Promise<void> {
   if (stream.writableLength === 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    stream.once('error', () => resolve());
-    stream.write('', () => resolve());
-  });
+  return new Promise((resolve) => stream.write('', () => resolve()));
 }
 
 function exitCodeFor(err: unknown, verbose: boolean): number {

@@ -83,17 +83,18 @@ export function databaseError(path: string, err: unknown): UserError {
 /**
  * Runs `work` with commits that are not flushed to disk one by one (synchronous = NORMAL; the
  * database is in WAL mode). A power loss may take back the last of those commits, never leave a
- * torn one, and a crash of the process loses none of them. The next commit made with FULL, the
- * connection's setting again once `work` is done, flushes the log and with it every commit before.
- * For the many small batches of answers a sync commits while it resolves: what it writes to a
- * firewall and audits is committed with FULL after them.
+ * torn one, and a crash of the process loses none of them. The next commit made with the
+ * connection's own setting (FULL, openDatabase), restored once `work` is done, flushes the log
+ * and with it every commit before. For the many small batches of answers a sync commits while it
+ * resolves: what it writes to a firewall and audits is committed with FULL after them.
  */
 export async function deferringFlush<T>(db: Db, work: () => Promise<T>): Promise<T> {
+  const own = db.pragma('synchronous', { simple: true }) as number;
   db.pragma('synchronous = NORMAL');
   try {
     return await work();
   } finally {
-    db.pragma('synchronous = FULL');
+    db.pragma(`synchronous = ${own}`);
   }
 }
 

@@ -15,6 +15,12 @@ import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { ExitCode, UserError } from '../errors.js';
 
+/**
+ * How long a run may take between creating a file of the lock's and finishing it: a lock without
+ * a holder younger than this is being written, a file left beside the lock older than this is litter.
+ */
+const SETTLE_MS = 10_000;
+
 interface Holder {
   pid: number;
   host: string;
@@ -73,7 +79,7 @@ export function acquireLock(dbPath: string, command: string, now = new Date()): 
     }
     const seen = readText(path);
     const holder = parseHolder(seen);
-    if (holder === undefined && seen !== undefined && youngerThan(path, 10_000)) {
+    if (holder === undefined && seen !== undefined && youngerThan(path, SETTLE_MS)) {
       // Being written by a run that has just created it: only a filesystem without hard links
       // (createWith), or a dnsfence from before them, makes the file before its content.
       throw new UserError(`${path}: another dnsfence run is taking the lock right now`, ExitCode.locked);
@@ -104,7 +110,7 @@ const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 /**
  * Creates `path` holding `content`, or returns false when it exists. The content is written to a
  * file of this process's own first and linked into place, so that nobody ever finds the lock
- * empty: a run killed while writing it left an empty lock that made every run for the next 10 s
+ * empty: a run killed while writing it left an empty lock that made every run for SETTLE_MS
  * exit 4 as if another run were starting (found by the SIGKILL rounds of the fault campaign).
  */
 function createWith(path: string, content: string): boolean {
@@ -145,10 +151,10 @@ function link(from: string, to: string): boolean | undefined {
 
 /**
  * Removes what runs killed while taking the lock left beside it: their own file (createWith) or a
- * stale lock moved aside. A live run keeps either for microseconds; ten seconds on, it is litter.
+ * stale lock moved aside. A live run keeps either for microseconds.
  */
 function removeAbandoned(path: string): void {
-  const base = basename(path);
+  const prefix = `${basename(path)}.`;
   let names: string[];
   try {
     names = readdirSync(dirname(path));
@@ -156,10 +162,9 @@ function removeAbandoned(path: string): void {
     return; // a folder that can be written but not listed: the litter stays, the lock is ours
   }
   for (const name of names) {
-    if (!name.startsWith(`${base}.`) || !/^(\d+\.tmp|stale\.\d+)$/.test(name.slice(base.length + 1)))
-      continue;
+    if (!name.startsWith(prefix) || !/^(\d+\.tmp|stale\.\d+)$/.test(name.slice(prefix.length))) continue;
     const file = join(dirname(path), name);
-    if (!youngerThan(file, 10_000)) rmSync(file, { force: true });
+    if (!youngerThan(file, SETTLE_MS)) rmSync(file, { force: true });
   }
 }
 
