@@ -72,6 +72,68 @@ describe('configuration', () => {
     expect(error('lists: [1\n')).toMatch(/^\/etc\/dnsfence\/dnsfence\.yaml:\d+:\d+: invalid YAML/);
   });
 
+  it("refuses values that cannot work, in its own words rather than the validator's", () => {
+    expect(error('resolve: { timeout: 0s }\n')).toBe(
+      `${FILE}: resolve.timeout: must be longer than 0 (e.g. 2s, 24h)`,
+    );
+    expect(error('retention: 0s\n')).toBe(`${FILE}: retention: must be longer than 0 (e.g. 2s, 24h)`);
+    expect(error('lists:\n  web:\n    retention: 0s\n')).toMatch(
+      /lists\.web\.retention: must be longer than 0/,
+    );
+    expect(error('targets:\n  out: { type: file, dir: x, timeout: 0s }\n')).toMatch(
+      /targets\.out\.timeout: must be longer than 0/,
+    );
+    expect(error('lists: 3\n')).toBe(`${FILE}: lists: must be a map of names to settings (name: { … })`);
+    expect(error('lists:\n  web:\n    names: www.example.com\n')).toMatch(
+      /lists\.web\.names: must be a list/,
+    );
+    expect(error('resolve: { attempts: 0 }\n')).toBe(`${FILE}: resolve.attempts: must be at least 1`);
+    expect(error('resolve: { concurrency: 5000 }\n')).toBe(
+      `${FILE}: resolve.concurrency: must be at most 1024`,
+    );
+    expect(error('lists:\n  web:\n    max_addresses_per_name: 1.5\n')).toMatch(/must be a whole number$/);
+    expect(error('safety: { allow_private: yes }\n')).toMatch(
+      /safety\.allow_private: must be true or false$/,
+    );
+    expect(error('lists:\n  web:\n    names: ["{1..5000}.pool.example.com"]\n')).toBe(
+      `${FILE}: lists.web.names[0]: "{1..5000}.pool.example.com" expands to more than 1024 names (at most 1024)`,
+    );
+    for (const message of [
+      error('lists: []\n'),
+      error('resolve: { attempts: 0 }\n'),
+      error('lists:\n  web:\n    names: ["{1..5000}.x.example"]\n'),
+    ])
+      expect(message).not.toMatch(/record|Too small|expected number|rangeLimit|Invalid input/);
+  });
+
+  it('refuses a static prefix wider than /8 or /32 unless the list says allow_wide', () => {
+    expect(error('lists:\n  web:\n    static: [0.0.0.0/0]\n')).toMatch(
+      /^\/etc\/dnsfence\/dnsfence\.yaml: lists\.web\.static\[0\]: "0\.0\.0\.0\/0" is wider than \/8: .*allow_wide: true/,
+    );
+    expect(error('lists:\n  web:\n    static: ["2001:db8::/16"]\n')).toMatch(
+      /static\[0\]: "2001:db8::\/16" is wider than \/32/,
+    );
+    const wide = parseConfig(
+      'lists:\n  web:\n    allow_wide: true\n    static: [10.0.0.0/7, "::/0"]\n',
+      FILE,
+    );
+    expect(wide.lists.get('web')?.static.map((a) => a.text)).toEqual(['10.0.0.0/7', '::/0']);
+    expect(parseConfig('lists:\n  web:\n    static: [10.0.0.0/8, "2001:db8::/32"]\n', FILE).lists.size).toBe(
+      1,
+    );
+  });
+
+  it('warns once when a list asks for a family its nftables target cannot hold', () => {
+    const c = parseConfig(
+      'lists:\n  web:\n    names: [www.example.com]\n    static: ["2001:db8::/64"]\n  v4:\n    names: [a.example.com]\n    families: [ipv4]\n' +
+        'targets:\n  fw: { type: nftables, family: ip }\n',
+      FILE,
+    );
+    expect(c.warnings).toEqual([
+      "targets.fw: holds IPv4 only; list web's AAAA answers and static 2001:db8::/64 will not reach it (set families: [ipv4] on the list, or family: inet on the target)",
+    ]);
+  });
+
   it('reads YAML 1.2: syntax errors with line and column, duplicate keys refused, aliases shared', () => {
     expect(error('lists:\n  web: {}\n  web: {}\n')).toBe(`${FILE}:3:3: invalid YAML: duplicated mapping key`);
     expect(error('lists:\n  web:\n    names: *nope\n')).toMatch(

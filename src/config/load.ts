@@ -10,7 +10,11 @@ import { parseDuration } from '../time.js';
 import { expandName } from './names.js';
 import { findProfile, PROFILES } from './profiles.js';
 import { configSchema, LIST_NAME, type RawConfig, type RawTarget } from './schema.js';
+import { schemaWords } from './words.js';
 import type { Config, ListConfig, SecretRef, TargetConfig, TlsSettings } from './types.js';
+
+/** Static prefixes wider than these need `allow_wide: true` on their list. */
+const WIDEST_PREFIX: Record<Family, number> = { ipv4: 8, ipv6: 32 };
 
 export const DEFAULTS = {
   retentionMs: 24 * 3_600_000,
@@ -53,22 +57,35 @@ export function loadConfigFile(file: string): Config {
     const hint = code === 'ENOENT' ? ' (create one with `dnsfence init`, or pass -c FILE)' : '';
     throw new ConfigError(`${path}: cannot read the configuration: ${code ?? String(err)}${hint}`);
   }
-  return parseConfig(text, path);
+  const data = readDocument(text, path);
+  if (data === null || (typeof data === 'object' && Object.keys(data).length === 0))
+    throw new ConfigError(
+      `${path}: the configuration is empty: no lists, no targets (dnsfence init writes a commented starter)`,
+    );
+  return configFromDocument(data, path);
 }
 
+/** A configuration from YAML text; an empty text gives the defaults (`resolve` needs no file). */
 export function parseConfig(text: string, file: string): Config {
-  let data: unknown;
+  return configFromDocument(readDocument(text, file) ?? {}, file);
+}
+
+/** The YAML document, or null when the text holds none (empty, or comments only). */
+function readDocument(text: string, file: string): unknown {
   try {
     // The YAML 1.2 core schema (no dates, no merge keys); duplicate keys are refused. Aliases
     // share one value instead of copying it, so an alias bomb costs no memory, and the schema
     // below, whose objects and lists nest only a few levels deep, never walks one out.
-    data = loadYaml(text, { schema: CORE_SCHEMA, filename: file }) ?? {};
+    return loadYaml(text, { schema: CORE_SCHEMA, filename: file }) ?? null;
   } catch (err) {
     if (!(err instanceof YAMLException)) throw err;
     const where = err.mark ? `:${err.mark.line + 1}:${err.mark.column + 1}` : '';
     throw new ConfigError(`${file}${where}: invalid YAML: ${err.reason}`);
   }
-  const parsed = configSchema.safeParse(data);
+}
+
+function configFromDocument(data: unknown, file: string): Config {
+  const parsed = configSchema.safeParse(data, { error: schemaWords });
   if (!parsed.success)
     throw new ConfigError(`${file}: ${describeIssue(parsed.error.issues[0] as z.core.$ZodIssue)}`);
   return buildConfig(parsed.data, file, data);
@@ -76,15 +93,9 @@ export function parseConfig(text: string, file: string): Config {
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   const path = keyPath(issue.path);
-  switch (issue.code) {
-    case 'unrecognized_keys':
-      return `${path}: unknown key ${issue.keys.map((k) => `${JSON.stringify(k)}`).join(', ')}`;
-    case 'invalid_type':
-      if (/received undefined/.test(issue.message)) return `${path}: is required`;
-      return `${path}: ${issue.message.startsWith('Invalid input') ? `must be ${issue.expected}` : issue.message}`;
-    default:
-      return `${path}: ${issue.message}`;
-  }
+  if (issue.code === 'unrecognized_keys')
+    return `${path}: unknown key ${issue.keys.map((k) => `${JSON.stringify(k)}`).join(', ')}`;
+  return `${path}: ${issue.message}`;
 }
 
 export function stableJson(value: unknown): string {
@@ -165,7 +176,14 @@ function buildConfig(raw: RawConfig, file: string, data: unknown): Config {
     (rawList?.static ?? []).forEach((s, i) => {
       const a = parseAddress(s);
       if (!a) fail([...path, 'static', i], `${JSON.stringify(s)} is not an IP address or prefix`);
-      else statics.push(a);
+      const widest = WIDEST_PREFIX[a!.family];
+      if (a!.prefix < widest && !rawList?.allow_wide)
+        fail(
+          [...path, 'static', i],
+          `${JSON.stringify(s)} is wider than /${widest}: an allow-list entry that opens this much is almost always a mistake ` +
+            '(set allow_wide: true on the list if it is meant)',
+        );
+      statics.push(a!);
     });
     const allow: Address[] = [];
     (rawList?.allow ?? []).forEach((s, i) => {
@@ -301,15 +319,36 @@ function buildTarget(
       ...(env ? { env } : { file: resolvePath(dir, file!) }),
     };
   };
+  /** A list that asks for the family this target cannot hold: said once, not dropped silently. */
+  const warnOtherFamily = (holds: Family) => {
+    const other: Family = holds === 'ipv4' ? 'ipv6' : 'ipv4';
+    for (const listName of mapping.keys()) {
+      const list = lists.get(listName) as ListConfig;
+      const statics = list.static.filter((a) => a.family === other).map((a) => a.text);
+      const asks = list.names.length > 0 && list.families.includes(other);
+      if (!asks && statics.length === 0) continue;
+      const what = [
+        ...(asks ? [`${other === 'ipv6' ? 'AAAA' : 'A'} answers`] : []),
+        ...(statics.length > 0 ? [`static ${statics.join(', ')}`] : []),
+      ].join(' and ');
+      warnings.push(
+        `${keyPath(path)}: holds ${holds === 'ipv4' ? 'IPv4' : 'IPv6'} only; list ${listName}'s ${what} will not reach it` +
+          ` (set families: [${holds}] on the list, or family: inet on the target)`,
+      );
+    }
+  };
   switch (raw.type) {
-    case 'nftables':
+    case 'nftables': {
+      const family = raw.family ?? 'inet';
+      if (family !== 'inet') warnOtherFamily(family === 'ip' ? 'ipv4' : 'ipv6');
       return {
         ...base,
         type: 'nftables',
-        family: raw.family ?? 'inet',
+        family,
         table: raw.table ?? 'dnsfence',
         nft: Array.isArray(raw.nft) ? raw.nft : [raw.nft ?? 'nft'],
       };
+    }
     case 'file':
       return { ...base, type: 'file', dir: resolvePath(dir, raw.dir) };
     case 'mikrotik': {

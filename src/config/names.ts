@@ -25,9 +25,13 @@ export function expandName(input: string): NameResult {
   try {
     expanded = raw.includes('{') ? braces(raw, { expand: true, rangeLimit: MAX_EXPANSION }) : [raw];
   } catch (err) {
+    // braces' own message tells a programmer which option to raise; the admin needs the limit.
+    const tooLarge = /range limit/i.test((err as Error).message);
     return {
       ok: false,
-      message: `${JSON.stringify(input)}: brace range too large or malformed (${(err as Error).message})`,
+      message: tooLarge
+        ? `${JSON.stringify(input)} expands to more than ${MAX_EXPANSION} names (at most ${MAX_EXPANSION})`
+        : `${JSON.stringify(input)}: malformed brace range (write {0..3} or {a,b})`,
     };
   }
   if (expanded.length > MAX_EXPANSION) {

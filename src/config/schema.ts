@@ -4,10 +4,13 @@ import { parseDuration } from '../time.js';
 /** List names fit nftables set names (with `_v4`), RouterOS list names and OPNsense aliases. */
 export const LIST_NAME = /^[A-Za-z][A-Za-z0-9_]{0,27}$/;
 
+const DURATION = 'must be a duration such as 90s, 5m, 24h or 7d';
 const duration = z
-  .string({ error: 'must be a duration such as 90s, 5m, 24h or 7d' })
-  .refine((s) => parseDuration(s) !== undefined, { message: 'must be a duration such as 90s, 5m, 24h or 7d' })
+  .string({ error: DURATION })
+  .refine((s) => parseDuration(s) !== undefined, { message: DURATION })
   .transform((s) => parseDuration(s) as number);
+/** A time limit or a retention: zero would time out every query or drop every address at once. */
+const positiveDuration = duration.refine((ms) => ms > 0, { message: 'must be longer than 0 (e.g. 2s, 24h)' });
 
 const family = z.enum(['ipv4', 'ipv6'], { error: 'must be ipv4 or ipv6' });
 const families = z.array(family).min(1, 'must name at least one family');
@@ -35,7 +38,7 @@ const targetLists = z.union([z.array(z.string()), z.record(z.string(), z.string(
 
 const targetBase = {
   lists: targetLists.optional(),
-  timeout: duration.optional(),
+  timeout: positiveDuration.optional(),
   max_remove: z.number().min(0).max(1, 'is a fraction from 0 to 1 (0.5 = half of a list)').optional(),
 };
 
@@ -97,10 +100,11 @@ const listSchema = z
   .object({
     names: nameList.optional(),
     static: staticList.optional(),
-    retention: duration.optional(),
+    retention: positiveDuration.optional(),
     families: families.optional(),
     max_addresses_per_name: z.number().int().min(1).optional(),
     allow_private: z.boolean().optional(),
+    allow_wide: z.boolean().optional(),
     allow: z
       .array(z.string({ error: 'must be a prefix in quotes' }))
       .min(1, 'must name at least one prefix')
@@ -115,14 +119,14 @@ export const configSchema = z
     resolvers: z.array(z.string()).min(1, 'must name at least one resolver (or leave it out)').optional(),
     resolve: z
       .object({
-        timeout: duration.optional(),
+        timeout: positiveDuration.optional(),
         attempts: z.number().int().min(1).max(10).optional(),
         concurrency: z.number().int().min(1).max(1024).optional(),
         families: families.optional(),
       })
       .strict()
       .optional(),
-    retention: duration.optional(),
+    retention: positiveDuration.optional(),
     stale_limit: duration.optional(),
     safety: z
       .object({
