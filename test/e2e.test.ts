@@ -301,6 +301,32 @@ describe('dnsfence sync, end to end', () => {
     expect((await sync()).stdout).toBe('');
   });
 
+  it('SIGTERM or Ctrl-C during a sync: one line, the run recorded as interrupted at once, exit 143 or 130', async () => {
+    for (const [signal, code] of [
+      ['SIGTERM', 143],
+      ['SIGINT', 130],
+    ] as const) {
+      const { running } = await syncWaitingOnSlowName(3000);
+      await sleep(300);
+      process.kill(running.pid, signal);
+      const r = await running;
+      expect(r.code).toBe(code);
+      expect(r.stderr.trim()).toMatch(
+        new RegExp(
+          `^sync: interrupted by ${signal}; nothing half-applied: run \\d+ is recorded as interrupted and the next sync completes what this one left$`,
+        ),
+      );
+      expect(existsSync(join(dir.path, 'dnsfence.db.lock'))).toBe(false);
+      const status = JSON.parse((await run('--json', 'status')).stdout) as {
+        last_run: { outcome: string; exit_code: number; finished_at: string | null };
+      };
+      expect(status.last_run).toMatchObject({ outcome: 'interrupted', exit_code: code });
+      expect(status.last_run.finished_at).not.toBeNull();
+    }
+    zone.set('slow.example.com', { a: ['203.0.113.9'], ttl: 60 });
+    expect((await sync()).code).toBe(0);
+  });
+
   it('a sync killed during resolution leaves a database the next sync uses without repair', async () => {
     const { running: victim } = await syncWaitingOnSlowName(2000);
     await sleep(200);

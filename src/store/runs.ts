@@ -53,6 +53,21 @@ export function finishRun(
   );
 }
 
+/**
+ * Marks this process's running run as interrupted, at once: a signal must not leave `status`
+ * showing it running until the next run relabels it. Returns its id, if it had begun.
+ */
+export function interruptRun(db: Db, signal: string, exitCode: number, at: Date): number | undefined {
+  if (db.inTransaction) db.exec('ROLLBACK');
+  const row = db
+    .prepare(
+      `UPDATE runs SET outcome = 'interrupted', finished_at = ?, exit_code = ?, summary = ?
+       WHERE outcome = 'running' AND pid = ? RETURNING id`,
+    )
+    .get(at.toISOString(), exitCode, `interrupted by ${signal}`, process.pid) as { id: number } | undefined;
+  return row?.id;
+}
+
 export function recordPush(db: Db, push: PushRow): void {
   db.prepare(
     `INSERT OR REPLACE INTO pushes (run_id, target, at, outcome, added, removed, detail)

@@ -1,6 +1,8 @@
+import { writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
 import { acquireLock } from '../../store/lock.js';
+import { interruptRun } from '../../store/runs.js';
 import { writeRunMetrics } from '../../report/metrics.js';
 import { collect, Context, exitWith } from '../context.js';
 import { formatSync, syncJson } from '../format.js';
@@ -53,14 +55,28 @@ async function run(
   // plan and --dry-run write nothing, so they need no lock and never wait for a running sync.
   const lock = opts.dryRun ? undefined : acquireLock(config.database, command, ctx.clock());
   const release = () => lock?.release();
-  // A SIGTERM/SIGINT mid-sync still releases the lock; the run stays "running" and is marked interrupted next time.
+  const db = ctx.openWritable();
+  // Between two steps of the event loop no transaction of this run is open: what reached a
+  // firewall was one transaction there (nft, a file rename) or confirmed entry by entry (RouterOS,
+  // OPNsense), and the next sync records or completes whatever the audit log has not seen yet.
   const onSignal = (signal: NodeJS.Signals) => {
+    const code = signal === 'SIGINT' ? 130 : 143;
+    let recorded = '';
+    try {
+      const id = opts.dryRun ? undefined : interruptRun(db, signal, code, ctx.clock());
+      if (id !== undefined) recorded = `run ${id} is recorded as interrupted and `;
+    } catch {
+      // The database is busy or gone: the next run marks this one interrupted.
+    }
+    const outcome = opts.dryRun
+      ? 'nothing was written'
+      : `nothing half-applied: ${recorded}the next sync completes what this one left`;
+    writeSync(2, `${command}: interrupted by ${signal}; ${outcome}\n`);
     release();
-    process.exit(signal === 'SIGINT' ? 130 : 143);
+    process.exit(code);
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  const db = ctx.openWritable();
   try {
     // Loaded here, not at start-up: the resolver and adapters are not needed by the read-only commands.
     const { runSync } = await import('../../sync/engine.js');
