@@ -1,4 +1,8 @@
-import { renameSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { errnoWords } from '../errno.js';
+import { ConfigError } from '../errors.js';
+import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 
 const label = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -118,15 +122,41 @@ export function writeMetricsFile(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
-/** After a sync or a watch pass: the metrics of that run, written to `path`. */
+/**
+ * The metrics file's folder must exist and be writable before a run starts: a typo found after a
+ * successful sync would turn it into a failure, and under `watch` a later write failure must not
+ * stop the daemon (it is a warning there).
+ */
+export function checkMetricsPath(path: string, option = '--metrics-file'): void {
+  const folder = dirname(path);
+  try {
+    if (statSync(path, { throwIfNoEntry: false })?.isDirectory())
+      throw Object.assign(new Error(), { code: 'EISDIR' });
+    accessSync(folder, constants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const where = code === 'EISDIR' ? path : folder;
+    throw new ConfigError(`${option} ${path}: cannot write there: ${where}: ${errnoWords(err)}`);
+  }
+}
+
+/**
+ * After a sync or a watch pass: the metrics of that run, written to `path`. A failure is a warning:
+ * the run itself went as it went, and the next one writes the file again.
+ */
 export function writeRunMetrics(
   path: string,
   db: Db,
   result: { startedAt: string; finishedAt: string; exitCode: number },
+  log: Logger,
 ): void {
   const durationMs = Date.parse(result.finishedAt) - Date.parse(result.startedAt);
-  writeMetricsFile(
-    path,
-    renderMetrics(db, { durationMs, exitCode: result.exitCode, finishedAt: result.finishedAt }),
-  );
+  try {
+    writeMetricsFile(
+      path,
+      renderMetrics(db, { durationMs, exitCode: result.exitCode, finishedAt: result.finishedAt }),
+    );
+  } catch (err) {
+    log.warn(`--metrics-file ${path}: not written: ${errnoWords(err)}`);
+  }
 }

@@ -1,23 +1,24 @@
 import type { Family } from '../address.js';
 import type { Config } from '../config/types.js';
-import type { Logger } from '../log.js';
+import { silentLogger, type Logger } from '../log.js';
 import { Resolver } from '../resolver/resolver.js';
 import { isSuccess, type LookupResult } from '../resolver/types.js';
 import type { Db } from '../store/db.js';
 import { recordLookups } from '../store/observations.js';
 import type { Clock } from '../time.js';
-import { changeLine } from '../cli/format.js';
 import { runSync, type SyncResult } from './engine.js';
 import { questionsOf, resolversOf } from './resolve-all.js';
 
 export interface WatchOptions {
   minIntervalMs: number;
   maxIntervalMs: number;
+  /** Every target is read at least this often, and what was removed there restored. */
+  driftIntervalMs: number;
   clock: Clock;
   log: Logger;
   /** Returns the new configuration, or throws (the old one is kept). Called on SIGHUP. */
   reload: () => Config;
-  /** Called after every sync, e.g. to write metrics. */
+  /** Called after every sync, e.g. to print its changes and write metrics. */
   afterSync?: (result: SyncResult) => void;
 }
 
@@ -58,6 +59,9 @@ export class Watcher {
   private wake: (() => void) | undefined;
   private pendingReload = false;
   private lastFullSync = 0;
+  private lastDriftCheck = 0;
+  /** The last drift-check error per target, so that a target that stays down is not reported every time. */
+  private readonly unreadable = new Map<string, string>();
 
   constructor(
     private config: Config,
@@ -104,6 +108,7 @@ export class Watcher {
       this.config = this.options.reload();
       this.reschedule();
       this.lastFullSync = 0;
+      this.lastDriftCheck = 0;
       this.options.log.info(
         `watch: configuration reloaded: ${this.slots.size} lookups, ${this.config.targets.size} target(s)`,
       );
@@ -112,6 +117,28 @@ export class Watcher {
         `watch: new configuration refused, keeping the old one: ${(err as Error).message}`,
       );
     }
+  }
+
+  /**
+   * Reads every target and restores what was removed there (a flushed set, a reloaded ruleset),
+   * and takes out what has expired meanwhile. A plan first: when nothing drifted, nothing is
+   * written, to the targets or to the database.
+   */
+  private async repairDrift(): Promise<void> {
+    const { log, clock } = this.options;
+    const base = { command: 'watch', force: false, clock, log, lookups: [] };
+    const plan = await runSync(this.config, this.db, { ...base, dryRun: true, log: silentLogger });
+    this.lastDriftCheck = clock().getTime();
+    for (const t of plan.targets) {
+      // A target that cannot be read is said once, not every drift interval; its next sync says more.
+      if (t.error && this.unreadable.get(t.target) !== t.error)
+        log.warn(`watch: target ${t.target}: cannot check for drift: ${t.error}`);
+      if (t.error) this.unreadable.set(t.target, t.error);
+      else this.unreadable.delete(t.target);
+    }
+    if (!plan.targets.some((t) => t.changes.length > 0 || t.recorded.length > 0)) return;
+    const result = await runSync(this.config, this.db, { ...base, dryRun: false });
+    this.options.afterSync?.(result);
   }
 
   async run(): Promise<number> {
@@ -130,10 +157,16 @@ export class Watcher {
         const now = clock().getTime();
         const due = [...this.slots.values()].filter((s) => s.due <= now);
         const fullDue = now - this.lastFullSync >= this.options.maxIntervalMs;
+        const driftDue = now - this.lastDriftCheck >= this.options.driftIntervalMs;
         if (due.length === 0 && !fullDue) {
+          if (driftDue) {
+            await this.repairDrift();
+            continue;
+          }
           const next = Math.min(
             ...[...this.slots.values()].map((s) => s.due),
             this.lastFullSync + this.options.maxIntervalMs,
+            this.lastDriftCheck + this.options.driftIntervalMs,
           );
           await this.sleep(next - now);
           continue;
@@ -174,7 +207,8 @@ export class Watcher {
           lookups: results,
         });
         if (fullDue) this.lastFullSync = after;
-        for (const t of result.targets) for (const c of t.changes) log.info(changeLine(c));
+        // Every target of these lists was just read and reconciled.
+        if (lists.length === this.config.lists.size) this.lastDriftCheck = after;
         this.options.afterSync?.(result);
       }
     } finally {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
 import { acquireLock } from '../../store/lock.js';
 import { interruptRun } from '../../store/runs.js';
-import { writeRunMetrics } from '../../report/metrics.js';
+import { checkMetricsPath, writeRunMetrics } from '../../report/metrics.js';
 import { collect, Context, exitWith } from '../context.js';
 import { formatSync, syncJson } from '../format.js';
 
@@ -52,6 +52,7 @@ async function run(
 ): Promise<ExitCode> {
   const ctx = new Context(cmd);
   const config = ctx.loadConfig();
+  if (opts.metricsFile) checkMetricsPath(opts.metricsFile);
   // plan and --dry-run write nothing, so they need no lock and never wait for a running sync.
   const lock = opts.dryRun ? undefined : acquireLock(config.database, command, ctx.clock());
   const release = () => lock?.release();
@@ -89,9 +90,10 @@ async function run(
       clock: ctx.clock,
       log: ctx.log,
     });
-    if (opts.metricsFile && !opts.dryRun) writeRunMetrics(opts.metricsFile, db, result);
+    if (opts.metricsFile && !opts.dryRun) writeRunMetrics(opts.metricsFile, db, result, ctx.log);
     if (ctx.json) ctx.printJson(syncJson(result));
-    else ctx.print(formatSync(result, ctx.options.verbose === true));
+    // -q: a sync that pushes prints no change lines (the audit log has them); a preview is its output.
+    else if (!ctx.options.quiet || opts.dryRun) ctx.print(formatSync(result, ctx.options.verbose === true));
     return result.exitCode;
   } finally {
     db.close();

@@ -1,21 +1,27 @@
 import type { Command } from 'commander';
 import { loadConfigFile } from '../../config/load.js';
 import { ConfigError, ExitCode } from '../../errors.js';
-import { writeRunMetrics } from '../../report/metrics.js';
+import { checkMetricsPath, writeRunMetrics } from '../../report/metrics.js';
 import { acquireLock } from '../../store/lock.js';
 import { parseDuration } from '../../time.js';
+import type { SyncResult } from '../../sync/engine.js';
 import { Context, exitWith } from '../context.js';
+import { formatSync } from '../format.js';
 
 interface WatchOpts {
   minInterval: string;
   maxInterval: string;
+  driftInterval: string;
   metricsFile?: string;
 }
 
+/** Below a second a loop would spin on a name or a target; nothing an admin means asks for it. */
+const SHORTEST_MS = 1000;
+
 function duration(text: string, key: string): number {
   const ms = parseDuration(text);
-  if (ms === undefined || ms <= 0)
-    throw new ConfigError(`${key}: "${text}" is not a duration such as 60s or 1h`);
+  if (ms === undefined) throw new ConfigError(`${key}: "${text}" is not a duration such as 60s or 1h`);
+  if (ms < SHORTEST_MS) throw new ConfigError(`${key}: ${text} is too short (at least 1s)`);
   return ms;
 }
 
@@ -26,16 +32,23 @@ export function registerWatch(program: Command): void {
       'long-running: re-resolve each name when its TTL expires and sync the lists that changed; SIGHUP reloads, SIGTERM stops',
     )
     .option('--min-interval <duration>', 'never ask for a name more often than this', '60s')
-    .option('--max-interval <duration>', 'ask at least this often, and reconcile every list this often', '1h')
+    .option('--max-interval <duration>', 'ask for every name at least this often', '1h')
+    .option(
+      '--drift-interval <duration>',
+      'read every target at least this often and restore what was removed there (reads only when nothing drifted)',
+      '60s',
+    )
     .option('--metrics-file <path>', 'write Prometheus textfile metrics after every sync')
     .action(
       exitWith(async (opts: WatchOpts, cmd: Command) => {
         const ctx = new Context(cmd, { jsonLogs: true });
         const minIntervalMs = duration(opts.minInterval, '--min-interval');
         const maxIntervalMs = duration(opts.maxInterval, '--max-interval');
+        const driftIntervalMs = duration(opts.driftInterval, '--drift-interval');
         if (minIntervalMs > maxIntervalMs)
           throw new ConfigError('--min-interval is longer than --max-interval');
         const config = ctx.loadConfig();
+        if (opts.metricsFile) checkMetricsPath(opts.metricsFile);
         // The watch holds the lock for its whole life: a concurrent sync exits 4 naming it.
         const lock = acquireLock(config.database, 'watch', ctx.clock());
         const db = ctx.openWritable();
@@ -43,6 +56,7 @@ export function registerWatch(program: Command): void {
         const watcher = new Watcher(config, db, {
           minIntervalMs,
           maxIntervalMs,
+          driftIntervalMs,
           clock: ctx.clock,
           log: ctx.log,
           reload: () => {
@@ -50,11 +64,16 @@ export function registerWatch(program: Command): void {
             if (ctx.options.db) next.database = ctx.options.db;
             if (next.database !== config.database)
               throw new ConfigError('database: cannot change while watch runs; restart it');
+            if (next.targets.size === 0)
+              throw new ConfigError(
+                `${next.file}: targets: none configured; a watch without targets pushes nothing`,
+              );
             for (const w of next.warnings) ctx.log.warn(w);
             return next;
           },
           afterSync: (result) => {
-            if (opts.metricsFile) writeRunMetrics(opts.metricsFile, db, result);
+            printChanges(ctx, result);
+            if (opts.metricsFile) writeRunMetrics(opts.metricsFile, db, result, ctx.log);
           },
         });
         const stop = (signal: string) => {
@@ -79,4 +98,16 @@ export function registerWatch(program: Command): void {
         }
       }),
     );
+}
+
+/** Change lines go where sync prints them, on stdout, each with the time of its sync; none with -q. */
+function printChanges(ctx: Context, result: SyncResult): void {
+  if (ctx.options.quiet) return;
+  if (ctx.json) {
+    for (const t of result.targets)
+      for (const c of t.changes) ctx.print(JSON.stringify({ time: result.finishedAt, ...c }));
+    return;
+  }
+  const lines = formatSync(result, false).split('\n').filter(Boolean);
+  for (const line of lines) ctx.print(`${result.finishedAt}  ${line}`);
 }
