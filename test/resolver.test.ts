@@ -178,6 +178,21 @@ describe('resolver', () => {
     await r2.close();
   });
 
+  it('reports a closed UDP port as refused (ICMP port unreachable) at once, not as a timeout', async () => {
+    const r2 = new Resolver({
+      servers: [{ protocol: 'udp', host: '127.0.0.1', port: 9, label: '127.0.0.1:9' }],
+      timeoutMs: 5000,
+      attempts: 2,
+      concurrency: 4,
+    });
+    const started = Date.now();
+    const r = await r2.lookup('www.example.com', 'ipv4');
+    expect(r.outcome).toBe('refused');
+    expect(r.detail).toBe('nothing listens on 127.0.0.1:9 (ICMP port unreachable) (2 attempts)');
+    expect(Date.now() - started).toBeLessThan(2000);
+    await r2.close();
+  });
+
   it('bounds the number of queries in flight', async () => {
     zone.set('slow.example.com', { a: ['192.0.2.50'], delayMs: 100 });
     const r2 = new Resolver({ servers: [spec], timeoutMs: 2000, attempts: 1, concurrency: 2 });

@@ -12,45 +12,72 @@ interface Pending {
   garbage?: string;
 }
 
+interface Slot {
+  socket: dgram.Socket;
+  pending: Map<number, Pending>;
+  /** Resolves once the socket is connected; sends wait for it. */
+  ready: Promise<void>;
+  connected: boolean;
+}
+
 /**
- * DNS over UDP on a small pool of long-lived sockets. Each query gets a random ID and a random
- * socket (so a random source port); an answer counts only when it comes from the server's
- * address and port and carries the query's ID and question. Anything else is dropped.
+ * DNS over UDP on a small pool of long-lived sockets per server, each connected to its server.
+ * Each query gets a random ID and a random socket (so a random source port); the kernel delivers
+ * a connected socket only the server's datagrams, and an answer counts only with the query's ID
+ * and question. Anything else is dropped. A connected socket also hears the ICMP "port
+ * unreachable" a host sends back when nothing listens there: the lookup then fails at once as
+ * refused, instead of waiting out its timeout.
  */
 export class UdpTransport implements Transport {
-  private readonly sockets = new Map<string, { socket: dgram.Socket; pending: Map<number, Pending> }[]>();
+  private readonly pools = new Map<string, Slot[]>();
 
   constructor(private readonly poolSize = 4) {}
 
-  private pool(type: 'udp4' | 'udp6') {
-    let pool = this.sockets.get(type);
+  private pool(server: ResolverSpec): Slot[] {
+    const key = `${server.host}|${server.port}`;
+    let pool = this.pools.get(key);
     if (!pool) {
-      pool = [];
-      for (let i = 0; i < this.poolSize; i++) {
-        const socket = dgram.createSocket(type);
-        const pending = new Map<number, Pending>();
-        socket.on('message', (buf, rinfo) => this.receive(pending, buf, rinfo));
-        // An ICMP unreachable surfaces as an error on some systems; the query then times out.
-        socket.on('error', () => undefined);
-        socket.unref();
-        pool.push({ socket, pending });
-      }
-      this.sockets.set(type, pool);
+      pool = Array.from({ length: this.poolSize }, () => this.open(server));
+      this.pools.set(key, pool);
     }
     return pool;
   }
 
-  private receive(pending: Map<number, Pending>, buf: Buffer, rinfo: dgram.RemoteInfo): void {
+  private open(server: ResolverSpec): Slot {
+    const socket = dgram.createSocket(server.host.includes(':') ? 'udp6' : 'udp4');
+    const pending = new Map<number, Pending>();
+    socket.on('message', (buf) => this.receive(pending, buf));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      // ECONNREFUSED: an ICMP port unreachable for one of the datagrams sent on this socket.
+      const refused = err.code === 'ECONNREFUSED';
+      const failure: Exchange = refused
+        ? {
+            kind: 'failed',
+            outcome: 'refused',
+            detail: `nothing listens on ${server.label} (ICMP port unreachable)`,
+          }
+        : { kind: 'failed', outcome: 'timeout', detail: `${server.label}: ${err.code ?? err.message}` };
+      for (const p of [...pending.values()]) p.finish(failure);
+    });
+    socket.unref();
+    const slot: Slot = { socket, pending, ready: Promise.resolve(), connected: false };
+    slot.ready = new Promise<void>((resolve) => {
+      socket.connect(server.port, server.host, () => {
+        slot.connected = true;
+        resolve();
+      });
+    });
+    return slot;
+  }
+
+  private receive(pending: Map<number, Pending>, buf: Buffer): void {
     const id = peekId(buf);
     const p = id === undefined ? undefined : pending.get(id);
-    if (!p || rinfo.address !== p.server.host || rinfo.port !== p.server.port) {
-      if (!p && !looksLikeResponse(buf)) {
-        // Undecodable bytes from a server we are waiting on: remember, report if nothing valid follows.
-        for (const other of pending.values()) {
-          if (rinfo.address === other.server.host && rinfo.port === other.server.port) {
-            other.garbage = `undecodable answer of ${buf.length} bytes from ${other.server.label}`;
-          }
-        }
+    if (!p) {
+      if (!looksLikeResponse(buf)) {
+        // Undecodable bytes from the server we are waiting on: remember, report if nothing valid follows.
+        for (const other of pending.values())
+          other.garbage = `undecodable answer of ${buf.length} bytes from ${other.server.label}`;
       }
       return;
     }
@@ -64,7 +91,7 @@ export class UdpTransport implements Transport {
   }
 
   exchange(server: ResolverSpec, asked: Query, timeoutMs: number): Promise<Exchange> {
-    const pool = this.pool(server.host.includes(':') ? 'udp6' : 'udp4');
+    const pool = this.pool(server);
     const slot = pool[randomInt(pool.length)]!;
     const query = withFreeId(asked, slot.pending, () => randomInt(0x10000));
     return new Promise<Exchange>((resolve) => {
@@ -85,26 +112,29 @@ export class UdpTransport implements Transport {
         );
       }, timeoutMs);
       slot.pending.set(query.id, entry);
-      slot.socket.send(encodeQuery(query), server.port, server.host, (err) => {
-        if (err)
-          entry.finish({
-            kind: 'failed',
-            outcome: 'timeout',
-            detail: `cannot send to ${server.label}: ${err.message}`,
-          });
-      });
+      const send = () =>
+        slot.socket.send(encodeQuery(query), (err) => {
+          if (err)
+            entry.finish({
+              kind: 'failed',
+              outcome: 'timeout',
+              detail: `cannot send to ${server.label}: ${err.message}`,
+            });
+        });
+      if (slot.connected) send();
+      else void slot.ready.then(send);
     });
   }
 
   async close(): Promise<void> {
-    for (const pool of this.sockets.values()) {
+    for (const pool of this.pools.values()) {
       for (const { socket, pending } of pool) {
-        for (const p of pending.values())
+        for (const p of [...pending.values()])
           p.finish({ kind: 'failed', outcome: 'timeout', detail: 'resolver closed' });
         socket.close();
       }
     }
-    this.sockets.clear();
+    this.pools.clear();
   }
 }
 
