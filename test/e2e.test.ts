@@ -728,7 +728,9 @@ describe('everyday commands', () => {
     const check = await cli(['-c', path, 'check', '--offline']);
     expect(check.code).toBe(0);
     expect(check.stdout).toMatch(/ok\s+config: .* 4 list\(s\)/);
-    expect(check.stdout).toMatch(/list i2n_avcloud: \*\.avcloud\.intra2net\.com is a wildcard/);
+    // The profile's note on the empty wildcard list is said once, as the configuration's warning.
+    expect(check.stderr.match(/\*\.avcloud\.intra2net\.com is a wildcard/g)).toHaveLength(1);
+    expect(check.stdout).not.toMatch(/is a wildcard/);
     const again = await cli(['-c', path, 'init']);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/exists; use --force/);
@@ -754,6 +756,24 @@ describe('everyday commands', () => {
       new RegExp(`ok\\s+resolver 127\\.0\\.0\\.1:${port}: www\\.example\\.com A: answer`),
     );
     expect(r.stdout).toMatch(/ok\s+target local: table inet e2e\d+ does not exist yet/);
+  });
+
+  it('a misspelt name: check warns about it, sync says so once per run and still exits 0', async () => {
+    writeConfig('', '  web:\n    names: [www.example.com, wwww.example.com]\n');
+    const check = await run('check');
+    expect(check.code).toBe(0);
+    expect(check.stdout).toContain(
+      'warn  name wwww.example.com (list web): NXDOMAIN for A, NXDOMAIN for AAAA: no address; a typo, or a retired host? (a sync keeps asking)',
+    );
+    expect(check.stdout).toContain('warn  names: 1 of 2 resolve to at least one address');
+    expect(check.stdout).not.toMatch(/name www\.example\.com/);
+    for (let i = 0; i < 2; i++) {
+      const r = await sync();
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe(
+        'warn: wwww.example.com: no address (NXDOMAIN for A, NXDOMAIN for AAAA); a typo, or a retired host? Its earlier addresses leave through retention\n',
+      );
+    }
   });
 
   it('resolve prints answers with TTLs and records nothing', async () => {

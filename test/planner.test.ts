@@ -128,6 +128,17 @@ describe('desired set of a list', () => {
     const d = desiredList({ list: list(), sightings, statuses: [], staleLimitMs: STALE, now: NOW });
     expect([...d.entries.keys()]).toEqual(['192.0.2.5']);
     expect(d.rejected).toHaveLength(6);
+    // Answers of earlier passes still within retention are not reported again (an outage must not
+    // repeat them, as if they had just arrived).
+    const later = desiredList({
+      list: list(),
+      sightings: sightings.map((s) => ({ ...s, lastSeen: s.lastSeen - H })),
+      statuses: [],
+      staleLimitMs: STALE,
+      now: NOW,
+    });
+    expect(later.rejected).toEqual([]);
+    expect([...later.entries.keys()]).toEqual(['192.0.2.5']);
     const internal = desiredList({
       list: list({ allowPrivate: true }),
       sightings,

@@ -102,6 +102,8 @@ targets:
     for (const [i, round] of ROUNDS.entries()) {
       round.change(zone);
       const at = base + round.offset;
+      // Said before the round runs: what it warns about (on stderr) then follows its title.
+      print(`\nround ${i + 1} (${new Date(at).toISOString()}): ${round.title}`);
       const result = await runSync(config, db, {
         command: 'demo',
         dryRun: false,
@@ -111,7 +113,6 @@ targets:
       });
       const changes = result.targets.flatMap((t) => t.changes);
       rounds.push({ title: round.title, at: new Date(at).toISOString(), exitCode: result.exitCode, changes });
-      print(`\nround ${i + 1} (${new Date(at).toISOString()}): ${round.title}`);
       for (const c of changes) print(`  ${changeLine(c)}`);
       if (changes.length === 0) print('  no change');
       print(

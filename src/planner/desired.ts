@@ -60,13 +60,15 @@ export function desiredList(input: DesiredInput): DesiredList {
     const kept: { s: Sighting; stale: boolean }[] = [];
     for (const s of sightings) {
       const verdict = judgeAnswer(s.address, list.allowPrivate);
+      // Reported when it arrives, not again on every pass while it is within retention.
+      const fresh = s.lastSeen === now;
       if (!verdict.accepted) {
-        rejected.push(`${name}: ${s.address} (${verdict.range})`);
+        if (fresh) rejected.push(`${name}: ${s.address} (${verdict.range})`);
         exclude(s, 'config', `answer hygiene: ${verdict.range} address`);
         continue;
       }
       if (list.allow && !insideAny(s.address, list.allow)) {
-        rejected.push(`${name}: ${s.address} (outside allow)`);
+        if (fresh) rejected.push(`${name}: ${s.address} (outside allow)`);
         exclude(s, 'config', "outside the list's allow prefixes");
         continue;
       }

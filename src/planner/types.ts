@@ -61,6 +61,6 @@ export interface DesiredList {
   excluded: Map<string, ExcludedEntry>;
   /** Names whose failing lookups keep their old addresses in the list. */
   staleNames: string[];
-  /** Answers dropped by answer hygiene, as `name: address (range)`. */
+  /** Answers that arrived in this pass (seen at `now`) dropped by answer hygiene, as `name: address (range)`. */
   rejected: string[];
 }

@@ -24,8 +24,13 @@ export interface SyncOptions {
   lists?: string[];
   clock: Clock;
   log: Logger;
-  /** For tests and the demo: answers instead of live lookups. */
+  /** Answers already looked up (watch, the drift check): recorded instead of resolving. */
   lookups?: LookupResult[];
+  /**
+   * Names already warned about as resolving to no address, in a process that syncs many times
+   * (watch): said once, and again only after they resolved in between.
+   */
+  warned?: Set<string>;
 }
 
 export interface TargetResult {
@@ -113,6 +118,7 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
         `${l.name} ${l.family === 'ipv4' ? 'A' : 'AAAA'}: ${l.outcome}${l.detail ? ` (${l.detail})` : ''}`,
       );
   }
+  warnWithoutAddress(lookups, log, options.warned ?? new Set());
   for (const d of desired.values()) {
     for (const r of d.rejected)
       log.warn(
@@ -194,6 +200,34 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
     targets: results,
     exitCode,
   };
+}
+
+/**
+ * A configured name that answers NXDOMAIN or NODATA in every family is almost always a typo or a
+ * retired host. Those are answers, not failures (the exit code stays), but they are said: one
+ * line per name and run.
+ */
+function warnWithoutAddress(lookups: readonly LookupResult[], log: Logger, warned: Set<string>): void {
+  const byName = new Map<string, LookupResult[]>();
+  for (const l of lookups) {
+    const known = byName.get(l.name);
+    if (known) known.push(l);
+    else byName.set(l.name, [l]);
+  }
+  for (const [name, results] of byName) {
+    if (results.some((r) => r.addresses.length > 0 || !isSuccess(r.outcome))) {
+      if (results.some((r) => r.addresses.length > 0)) warned.delete(name);
+      continue;
+    }
+    if (warned.has(name)) continue;
+    warned.add(name);
+    const outcomes = results
+      .map((r) => `${r.outcome.toUpperCase()} for ${r.family === 'ipv4' ? 'A' : 'AAAA'}`)
+      .join(', ');
+    log.warn(
+      `${name}: no address (${outcomes}); a typo, or a retired host? Its earlier addresses leave through retention`,
+    );
+  }
 }
 
 /**

@@ -62,6 +62,8 @@ export class Watcher {
   private lastDriftCheck = 0;
   /** The last drift-check error per target, so that a target that stays down is not reported every time. */
   private readonly unreadable = new Map<string, string>();
+  /** Names warned about as resolving to no address: once per watch, not once per sync. */
+  private readonly warned = new Set<string>();
 
   constructor(
     private config: Config,
@@ -205,6 +207,7 @@ export class Watcher {
           clock,
           log,
           lookups: results,
+          warned: this.warned,
         });
         if (fullDue) this.lastFullSync = after;
         // Every target of these lists was just read and reconciled.

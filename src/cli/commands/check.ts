@@ -1,34 +1,43 @@
 import type { Command } from 'commander';
 import { createAdapter } from '../../../adapters/index.js';
+import type { Config } from '../../config/types.js';
 import { errorMessage, ExitCode } from '../../errors.js';
+import type { LookupResult } from '../../resolver/types.js';
 import { Context, exitWith } from '../context.js';
+
+type Level = 'ok' | 'warn' | 'fail';
 
 interface CheckLine {
   what: string;
-  ok: boolean;
+  level: Level;
   detail: string;
 }
+
+const LABEL: Record<Level, string> = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' };
 
 export function registerCheck(program: Command): void {
   program
     .command('check')
     .description(
-      'validate the configuration; unless --offline, try each resolver and each target (read-only)',
+      'validate the configuration; unless --offline, ask each resolver about every name and read each target (read-only)',
     )
     .option('--offline', 'only validate the file')
     .action(
       exitWith(async (opts: { offline?: boolean }, cmd: Command) => {
         const ctx = new Context(cmd);
         const config = ctx.loadConfig();
+        const names = new Set([...config.lists.values()].flatMap((l) => l.names));
         const lines: CheckLine[] = [
           {
             what: 'config',
-            ok: true,
-            detail: `${config.file}: ${config.lists.size} list(s), ${[...config.lists.values()].reduce((n, l) => n + l.names.length, 0)} name(s), ${config.targets.size} target(s)`,
+            level: 'ok',
+            detail: `${config.file}: ${config.lists.size} list(s), ${names.size} name(s), ${config.targets.size} target(s)`,
           },
         ];
         for (const list of config.lists.values()) {
-          if (list.note) lines.push({ what: `list ${list.name}`, ok: true, detail: list.note });
+          // A note the configuration's warnings already gave (on stderr) is not said twice.
+          if (list.note && !config.warnings.some((w) => w.includes(list.note as string)))
+            lines.push({ what: `list ${list.name}`, level: 'ok', detail: list.note });
         }
         // Building an adapter reads its secrets: a missing or group-readable secret file shows here, offline too.
         const adapters = await Promise.all([...config.targets.values()].map((t) => createAdapter(t)));
@@ -36,27 +45,14 @@ export function registerCheck(program: Command): void {
         for (const w of adapterWarnings) ctx.log.warn(w);
         const warnings = [...config.warnings, ...adapterWarnings];
         if (!opts.offline) {
-          const probe = [...config.lists.values()].flatMap((l) => l.names)[0] ?? 'localhost.localdomain';
-          const { Resolver } = await import('../../resolver/resolver.js');
-          const { resolversOf } = await import('../../sync/resolve-all.js');
-          for (const server of resolversOf(config)) {
-            const resolver = new Resolver({ servers: [server], ...config.resolve, attempts: 1 });
-            const r = await resolver.lookup(probe, 'ipv4');
-            await resolver.close();
-            const answered = r.outcome !== 'timeout' && r.outcome !== 'malformed';
-            lines.push({
-              what: `resolver ${server.label}`,
-              ok: answered,
-              detail: `${probe} A: ${r.outcome}${r.detail ? ` (${r.detail})` : ''}`,
-            });
-          }
+          lines.push(...(await checkResolvers(config, names)));
           for (const adapter of adapters) {
             try {
-              lines.push({ what: `target ${adapter.target}`, ok: true, detail: await adapter.check() });
+              lines.push({ what: `target ${adapter.target}`, level: 'ok', detail: await adapter.check() });
             } catch (err) {
               lines.push({
                 what: `target ${adapter.target}`,
-                ok: false,
+                level: 'fail',
                 detail: errorMessage(err).replace(`target ${adapter.target}: `, ''),
               });
             } finally {
@@ -64,10 +60,63 @@ export function registerCheck(program: Command): void {
             }
           }
         }
-        const ok = lines.every((l) => l.ok);
-        if (ctx.json) ctx.printJson({ ok, warnings, checks: lines });
-        else ctx.print(lines.map((l) => `${l.ok ? 'ok  ' : 'FAIL'}  ${l.what}: ${l.detail}`).join('\n'));
+        const ok = lines.every((l) => l.level !== 'fail');
+        if (ctx.json)
+          ctx.printJson({ ok, warnings, checks: lines.map((l) => ({ ...l, ok: l.level !== 'fail' })) });
+        else ctx.print(lines.map((l) => `${LABEL[l.level]}  ${l.what}: ${l.detail}`).join('\n'));
         return ok ? ExitCode.ok : ExitCode.failed;
       }),
     );
+}
+
+/**
+ * Each resolver alone, with one name, to see that it answers at all; then every configured name
+ * as a sync asks it. A configured name that does not exist is almost always a typo or a retired
+ * host: it is said here, before a sync silently keeps an empty place for it.
+ */
+async function checkResolvers(config: Config, names: Set<string>): Promise<CheckLine[]> {
+  const lines: CheckLine[] = [];
+  const probe = names.values().next().value ?? 'localhost.localdomain';
+  const { Resolver } = await import('../../resolver/resolver.js');
+  const { questionsOf, resolveAll, resolversOf } = await import('../../sync/resolve-all.js');
+  for (const server of resolversOf(config)) {
+    const resolver = new Resolver({ servers: [server], ...config.resolve, attempts: 1 });
+    const r = await resolver.lookup(probe, 'ipv4');
+    await resolver.close();
+    const answered = r.outcome !== 'timeout' && r.outcome !== 'malformed' && r.outcome !== 'refused';
+    lines.push({
+      what: `resolver ${server.label}`,
+      level: answered ? 'ok' : 'fail',
+      detail: `${probe} A: ${r.outcome}${r.detail ? ` (${r.detail})` : ''}`,
+    });
+  }
+  if (names.size === 0) return lines;
+  const results = await resolveAll(config, questionsOf(config.lists.values()));
+  const byName = new Map<string, LookupResult[]>();
+  for (const r of results) byName.set(r.name, [...(byName.get(r.name) ?? []), r]);
+  let resolving = 0;
+  for (const [name, lookups] of byName) {
+    if (lookups.some((l) => l.addresses.length > 0)) {
+      resolving += 1;
+      continue;
+    }
+    const lists = [...config.lists.values()].filter((l) => l.names.includes(name)).map((l) => l.name);
+    const outcomes = lookups
+      .map((l) => `${l.outcome.toUpperCase()} for ${l.family === 'ipv4' ? 'A' : 'AAAA'}`)
+      .join(', ');
+    const negative = lookups.every((l) => l.outcome === 'nxdomain' || l.outcome === 'nodata');
+    lines.push({
+      what: `name ${name} (list ${lists.join(', ')})`,
+      level: 'warn',
+      detail: negative
+        ? `${outcomes}: no address; a typo, or a retired host? (a sync keeps asking)`
+        : `${outcomes}${lookups.find((l) => l.detail)?.detail ? ` (${lookups.find((l) => l.detail)?.detail})` : ''}: a sync would keep its last good addresses and exit 3`,
+    });
+  }
+  lines.push({
+    what: 'names',
+    level: resolving === byName.size ? 'ok' : 'warn',
+    detail: `${resolving} of ${byName.size} resolve to at least one address`,
+  });
+  return lines;
 }
