@@ -669,6 +669,36 @@ describe('rules', () => {
     const file = await run('rules', '--target', 'export');
     expect(file.code).toBe(2);
   });
+
+  it('a repeated --source adds up: rules for both families, each source in its own family', async () => {
+    writeConfig('profiles: [intra2net]', '  web:\n    names: [www.example.com]\n');
+    await sync();
+    const r = await run(
+      'rules',
+      '--target',
+      'local',
+      '--source',
+      '192.0.2.100',
+      '--source',
+      '2001:db8::100',
+      '--source',
+      '192.0.2.101',
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      `add rule inet ${table} forward ip saddr { 192.0.2.100, 192.0.2.101 } ip daddr @i2n_https_v4 tcp dport 443 accept`,
+    );
+    expect(r.stdout).toContain(
+      `add rule inet ${table} forward ip6 saddr 2001:db8::100 ip6 daddr @i2n_https_v6 tcp dport 443 accept`,
+    );
+    const script = [
+      `add chain inet ${table} forward { type filter hook forward priority filter; }`,
+      ...r.stdout.split('\n').filter((l) => l.startsWith('add rule')),
+    ];
+    ns.exec(['-f', '-'], `${script.join('\n')}\n`);
+    const ros = await run('rules', '--target', 'local', '--source', '192.0.2.100', '--source', '192.0.2.101');
+    expect(ros.stdout).not.toMatch(/ip6 daddr/);
+  });
 });
 
 describe('systemd', () => {

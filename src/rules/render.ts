@@ -35,10 +35,11 @@ const families = (target: TargetConfig): Family[] =>
  * Firewall rules that use the managed lists, in the target's own wording. dnsfence prints them;
  * it never installs rules.
  */
-export function renderRules(config: Config, target: TargetConfig, source: string | undefined): string {
+export function renderRules(config: Config, target: TargetConfig, sources: readonly string[] = []): string {
   const specs = ruleSpecs(config, target);
-  const src = source ?? '';
-  const srcV6 = src.includes(':');
+  /** The sources of one family; undefined when no source was given at all (any source). */
+  const from = (fam: Family): string[] | undefined =>
+    sources.length === 0 ? undefined : sources.filter((s) => s.includes(':') === (fam === 'ipv6'));
   const out: string[] = [];
   switch (target.type) {
     case 'nftables': {
@@ -53,13 +54,14 @@ export function renderRules(config: Config, target: TargetConfig, source: string
         out.push(`# ${s.list}: ${s.purpose}`);
         for (const fam of families(target)) {
           const ip = fam === 'ipv4' ? 'ip' : 'ip6';
-          if (src && srcV6 !== (fam === 'ipv6')) continue;
-          const from = src ? `${ip} saddr ${src} ` : '';
+          const srcs = from(fam);
+          if (srcs?.length === 0) continue;
+          const saddr = !srcs ? '' : `${ip} saddr ${srcs.length === 1 ? srcs[0] : `{ ${srcs.join(', ')} }`} `;
           const set = `@${s.remote}_${fam === 'ipv4' ? 'v4' : 'v6'}`;
           const matches = s.ports.length > 0 ? s.ports.map((p) => portMatch(p)) : [''];
           for (const m of matches)
             out.push(
-              `add rule ${target.family} ${target.table} forward ${from}${ip} daddr ${set}${m ? ` ${m}` : ''} accept`,
+              `add rule ${target.family} ${target.table} forward ${saddr}${ip} daddr ${set}${m ? ` ${m}` : ''} accept`,
             );
         }
       }
@@ -74,7 +76,8 @@ export function renderRules(config: Config, target: TargetConfig, source: string
       );
       for (const s of specs) {
         for (const fam of ['ipv4', 'ipv6'] as Family[]) {
-          if (src && srcV6 !== (fam === 'ipv6')) continue;
+          const srcs = from(fam);
+          if (srcs?.length === 0) continue;
           const menu = fam === 'ipv4' ? '/ip firewall filter' : '/ipv6 firewall filter';
           const matches = s.ports.length > 0 ? s.ports : [undefined];
           for (const p of matches) {
@@ -82,9 +85,11 @@ export function renderRules(config: Config, target: TargetConfig, source: string
               ? ` protocol=${p.protocol === 'icmp' && fam === 'ipv6' ? 'icmpv6' : p.protocol}`
               : '';
             const port = p && p.protocol !== 'icmp' ? ` dst-port=${p.ports}` : '';
-            out.push(
-              `${menu} add chain=forward action=accept${src ? ` src-address=${src}` : ''} dst-address-list=${s.remote}${proto}${port} comment="dnsfence ${s.list}: ${s.purpose.split(';')[0]}"`,
-            );
+            // src-address takes one address or prefix: one rule per source.
+            for (const src of srcs ?? [undefined])
+              out.push(
+                `${menu} add chain=forward action=accept${src ? ` src-address=${src}` : ''} dst-address-list=${s.remote}${proto}${port} comment="dnsfence ${s.list}: ${s.purpose.split(';')[0]}"`,
+              );
           }
         }
       }
@@ -99,7 +104,7 @@ export function renderRules(config: Config, target: TargetConfig, source: string
         const matches = s.ports.length > 0 ? s.ports : [undefined];
         for (const p of matches) {
           out.push(
-            `pass | ${p ? p.protocol.toUpperCase() : 'any'} | ${src || 'the host'} | ${s.remote} | ${p && p.protocol !== 'icmp' ? p.ports : 'any'} | dnsfence ${s.list}: ${s.purpose.split(';')[0]}`,
+            `pass | ${p ? p.protocol.toUpperCase() : 'any'} | ${sources.join(', ') || 'the host'} | ${s.remote} | ${p && p.protocol !== 'icmp' ? p.ports : 'any'} | dnsfence ${s.list}: ${s.purpose.split(';')[0]}`,
           );
         }
       }

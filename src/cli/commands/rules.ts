@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { parseAddress } from '../../address.js';
 import { ConfigError } from '../../errors.js';
 import { renderRules, ruleSpecs } from '../../rules/render.js';
-import { Context, exitWith } from '../context.js';
+import { collect, Context, exitWith } from '../context.js';
 
 export function registerRules(program: Command): void {
   program
@@ -11,9 +11,13 @@ export function registerRules(program: Command): void {
       "print the firewall rules (nft / RouterOS / OPNsense wording) that use a target's lists with the profile's ports",
     )
     .requiredOption('--target <name>', 'the target whose lists the rules use')
-    .option('--source <address>', 'the host (or prefix) that needs the access, e.g. the Intra2net appliance')
+    .option(
+      '--source <address>',
+      'the host (or prefix) that needs the access, e.g. the Intra2net appliance (repeatable)',
+      collect,
+    )
     .action(
-      exitWith(async (opts: { target: string; source?: string }, cmd: Command) => {
+      exitWith(async (opts: { target: string; source?: string[] }, cmd: Command) => {
         const ctx = new Context(cmd);
         const config = ctx.loadConfig();
         const target = config.targets.get(opts.target);
@@ -21,17 +25,19 @@ export function registerRules(program: Command): void {
           throw new ConfigError(
             `--target ${opts.target}: no such target (have: ${[...config.targets.keys()].join(', ') || 'none'})`,
           );
-        if (opts.source && !parseAddress(opts.source))
-          throw new ConfigError(`--source: "${opts.source}" is not an address or prefix`);
-        const source = opts.source ? parseAddress(opts.source)!.text : undefined;
+        const sources = (opts.source ?? []).map((text) => {
+          const address = parseAddress(text);
+          if (!address) throw new ConfigError(`--source: "${text}" is not an address or prefix`);
+          return address.text;
+        });
         if (ctx.json)
           ctx.printJson({
             target: target.name,
             type: target.type,
             lists: ruleSpecs(config, target),
-            text: renderRules(config, target, source),
+            text: renderRules(config, target, sources),
           });
-        else ctx.print(renderRules(config, target, source));
+        else ctx.print(renderRules(config, target, sources));
       }),
     );
 }
