@@ -1,5 +1,6 @@
 import type { Family } from '../src/address.js';
 import type { Change } from '../src/planner/types.js';
+import type { Place } from '../src/store/placements.js';
 
 /** A list as the target knows it: the configured name and the name on the firewall. */
 export interface ListRef {
@@ -46,6 +47,8 @@ export interface Adapter {
   foreign?(list: string): ReadonlySet<string>;
   /** For targets that record the DNS names behind an entry (RouterOS comments): the names per owned address. */
   labels?(list: string): ReadonlyMap<string, string[]>;
+  /** Where a list lives on this target, in words, with the command that removes it there. */
+  place(ref: ListRef): Place;
   /** Owned entries per list (keyed by the configured list name), normalised. Throws UserError. */
   read(lists: ListRef[]): Promise<Map<string, Set<string>>>;
   /**

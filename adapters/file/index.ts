@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { parseAddress, sortAddresses, type Family } from '../../src/address.js';
 import type { FileTargetConfig } from '../../src/config/types.js';
 import { UserError } from '../../src/errors.js';
+import type { Place } from '../../src/store/placements.js';
 import type { Adapter, ApplyResult, ListRef, ListUpdate } from '../types.js';
 
 /**
@@ -29,6 +30,11 @@ export class FileAdapter implements Adapter {
 
   private path(remote: string): string {
     return join(this.config.dir, `${remote}.txt`);
+  }
+
+  place({ remote }: ListRef): Place {
+    const path = this.path(remote);
+    return { location: `file ${path}`, place: `file ${path}`, removal: `rm ${path}` };
   }
 
   async read(lists: ListRef[]): Promise<Map<string, Set<string>>> {

@@ -3,6 +3,7 @@ import { readSecret } from '../../src/config/secrets.js';
 import type { MikrotikTargetConfig } from '../../src/config/types.js';
 import { UserError } from '../../src/errors.js';
 import type { Change } from '../../src/planner/types.js';
+import type { Place } from '../../src/store/placements.js';
 import type { Adapter, ApplyResult, ListRef, ListUpdate } from '../types.js';
 import { RouterOsSession, TrapError, type Row } from './session.js';
 import { tlsOptions } from './tls.js';
@@ -67,6 +68,16 @@ export class MikrotikAdapter implements Adapter {
     const secret = readSecret(config.password);
     if (secret.warning) this.warnings.push(secret.warning);
     this.password = secret.value;
+  }
+
+  place({ remote }: ListRef): Place {
+    const { host, port } = this.config;
+    const find = `[find list="${remote}" comment~"^${MARKER}"]`;
+    return {
+      location: `routeros ${host}:${port} ${remote}`,
+      place: `address list ${remote} on ${host}`,
+      removal: `/ip firewall address-list remove ${find}; /ipv6 firewall address-list remove ${find}`,
+    };
   }
 
   private async connect(): Promise<RouterOsSession> {

@@ -2,6 +2,7 @@ import { familyOf, sortAddresses, type Family } from '../../src/address.js';
 import type { NftablesTargetConfig } from '../../src/config/types.js';
 import { UserError } from '../../src/errors.js';
 import type { Change } from '../../src/planner/types.js';
+import type { Place } from '../../src/store/placements.js';
 import type { Adapter, ApplyResult, ListRef, ListUpdate } from '../types.js';
 import { nftError, runNft } from './command.js';
 import { parseTableJson, type NftSet } from './json.js';
@@ -38,6 +39,17 @@ export class NftablesAdapter implements Adapter {
 
   private setName(remote: string, family: Family): string {
     return `${remote}${SUFFIX[family]}`;
+  }
+
+  place({ remote }: ListRef): Place {
+    const { family, table, nft } = this.config;
+    const sets = this.families.map((f) => this.setName(remote, f));
+    const via = nft.join(' ');
+    return {
+      location: `nftables ${via} ${family} ${table} ${sets.join(',')}`,
+      place: `set${sets.length > 1 ? 's' : ''} ${sets.join(' and ')} in table ${family} ${table}${via === 'nft' ? '' : ` (via ${via})`}`,
+      removal: sets.map((s) => `${via} delete set ${family} ${table} ${s}`).join('; '),
+    };
   }
 
   private async nft(args: string[], stdin?: string) {

@@ -3,6 +3,7 @@ import { parseAddress, sortAddresses, type Family } from '../../src/address.js';
 import { readSecret } from '../../src/config/secrets.js';
 import type { OpnsenseTargetConfig } from '../../src/config/types.js';
 import { ConfigError, UserError } from '../../src/errors.js';
+import type { Place } from '../../src/store/placements.js';
 import type { Adapter, ApplyResult, ListRef, ListUpdate } from '../types.js';
 import { JsonClient } from './client.js';
 import { aliasNameProblem } from './names.js';
@@ -82,6 +83,15 @@ export class OpnsenseAdapter implements Adapter {
       timeoutMs: config.timeoutMs,
       credentials,
     });
+  }
+
+  place({ remote }: ListRef): Place {
+    const url = this.config.url.replace(/\/+$/, '');
+    return {
+      location: `opnsense ${url} ${remote}`,
+      place: `alias ${remote} on ${url}`,
+      removal: `delete alias ${remote} under Firewall > Aliases on ${url}, then Apply`,
+    };
   }
 
   /** A host alias refuses CIDR, even /32: prefixes cannot be expressed on this target. */

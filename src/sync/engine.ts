@@ -8,6 +8,19 @@ import { applySafety } from '../planner/safety.js';
 import type { Change, DesiredList } from '../planner/types.js';
 import { isSuccess, type LookupResult } from '../resolver/types.js';
 import { loadApplied } from '../store/applied.js';
+import {
+  addLeftover,
+  dropLeftoversAt,
+  dropPlacement,
+  loadLeftovers,
+  loadPlacements,
+  savePlace,
+  saveSettings,
+  type Leftover,
+  type Place,
+  type Placement,
+} from '../store/placements.js';
+import { explainByConfig, listSettings, whereabouts, type Whereabouts } from './placements.js';
 import { appendAudit } from '../store/audit.js';
 import { deferringFlush, type Db } from '../store/db.js';
 import { lookupRecorder, PresenceReader, recordLookups } from '../store/observations.js';
@@ -128,19 +141,24 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
       log.warn(`${d.list}: ${n} is failing; its last good addresses are kept (stale_limit)`);
   }
 
+  const placements = loadPlacements(db);
+  const run: TargetRun = {
+    config,
+    db,
+    lists,
+    desired,
+    runId,
+    options,
+    now: start,
+    placements: new Map(placements.map((p) => [placementKey(p.target, p.list), p])),
+    unconfigured: new Map(
+      placements.filter((p) => !config.targets.get(p.target)?.lists.has(p.list)).map((p) => [p.location, p]),
+    ),
+    leftovers: loadLeftovers(db),
+  };
   const results = await Promise.all(
     targets.map((t) =>
-      syncTarget(
-        config,
-        db,
-        t,
-        adapters.get(t.name) as Adapter,
-        lists,
-        desired,
-        runId,
-        options,
-        early.get(t.name),
-      ).catch((err): TargetResult => {
+      syncTarget(run, t, adapters.get(t.name) as Adapter, early.get(t.name)).catch((err): TargetResult => {
         const message = errorMessage(err);
         return {
           target: t.name,
@@ -154,6 +172,10 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
       }),
     ),
   );
+
+  // Only a sync of everything knows that nothing took these over.
+  const everything = targets.length === config.targets.size && lists.length === config.lists.size;
+  if (runId !== undefined && everything) leaveUnconfigured(db, runId, run, log, clock);
 
   for (const r of results) {
     if (r.error) log.error(`target ${r.target}: ${r.error.replace(new RegExp(`^target ${r.target}: `), '')}`);
@@ -316,18 +338,32 @@ function refsOf(target: TargetConfig, lists: ListConfig[]): ListRef[] {
     .map((l) => ({ list: l.name, remote: target.lists.get(l.name) as string }));
 }
 
+/** What every target of one pass shares. */
+interface TargetRun {
+  config: Config;
+  db: Db;
+  lists: ListConfig[];
+  desired: Map<string, DesiredList>;
+  runId: number | undefined;
+  options: SyncOptions;
+  now: Date;
+  /** Where each list lived on each target at the last sync, by `target list`. */
+  placements: Map<string, Placement>;
+  /** Placements of targets or lists no longer configured, by location: a rename takes one over. */
+  unconfigured: Map<string, Placement>;
+  leftovers: Leftover[];
+}
+
+const placementKey = (target: string, list: string) => `${target}\u0000${list}`;
+
 async function syncTarget(
-  config: Config,
-  db: Db,
+  run: TargetRun,
   target: TargetConfig,
   adapter: Adapter,
-  lists: ListConfig[],
-  desired: Map<string, DesiredList>,
-  runId: number | undefined,
-  options: SyncOptions,
   earlyRead: Promise<Map<string, Set<string>>> | undefined,
 ): Promise<TargetResult> {
-  const refs = refsOf(target, lists);
+  const { config, db, options, runId } = run;
+  const refs = refsOf(target, run.lists);
   const result: TargetResult = {
     target: target.name,
     outcome: 'unchanged',
@@ -340,19 +376,45 @@ async function syncTarget(
   try {
     const actual = await (earlyRead ?? adapter.read(refs));
     const diffs: ListDiff[] = [];
+    const moves: { ref: ListRef; place: Place; where: Whereabouts }[] = [];
     for (const ref of refs) {
+      const list = config.lists.get(ref.list) as ListConfig;
+      const place = adapter.place(ref);
+      const where = whereabouts({
+        target: target.name,
+        list,
+        location: place.location,
+        prior: run.placements.get(placementKey(target.name, ref.list)),
+        unconfigured: run.unconfigured,
+        applied: (t, l) => loadApplied(db, t, l),
+      });
+      if (where.renamedFrom) run.unconfigured.delete(place.location);
+      moves.push({ ref, place, where });
+      if (where.left)
+        result.messages.push(
+          `target ${target.name}: list ${ref.list} now lives in ${place.place}; the ${where.recorded.length} entries ` +
+            `dnsfence put in ${where.left.place} stay there: remove it with: ${where.left.removal}`,
+        );
       const diff = diffList({
         target: target.name,
-        desired: desired.get(ref.list) as DesiredList,
+        desired: run.desired.get(ref.list) as DesiredList,
         actual: actual.get(ref.list) ?? new Set(),
-        applied: loadApplied(db, target.name, ref.list),
+        applied: where.applied,
         families: adapter.families,
         ...(adapter.accepts ? { accepts: (a: string) => adapter.accepts!(a) } : {}),
         ...(adapter.foreign ? { foreign: adapter.foreign(ref.list) } : {}),
         ...(adapter.labels ? { labels: adapter.labels(ref.list) } : {}),
         familyOf,
       });
-      const refused = [...(desired.get(ref.list)?.entries.keys() ?? [])].filter(
+      const explained = explainByConfig(
+        diff,
+        movedHere(run.leftovers, target.name, ref.list, where),
+        where.before && {
+          desired: computeDesired(db, config, where.before.list, run.now.getTime()),
+          change: where.before.change,
+        },
+      );
+      const refused = [...(run.desired.get(ref.list)?.entries.keys() ?? [])].filter(
         (a) => adapter.accepts && !adapter.accepts(a),
       );
       if (refused.length > 0) {
@@ -360,13 +422,13 @@ async function syncTarget(
         if (options.dryRun) result.messages.push(note);
         else options.log.debug(note);
       }
-      const maxRemove = config.lists.get(ref.list)?.maxRemove ?? target.maxRemove ?? config.safety.maxRemove;
-      const verdict = applySafety(diff, maxRemove, options.force);
+      const maxRemove = list.maxRemove ?? target.maxRemove ?? config.safety.maxRemove;
+      const verdict = applySafety(explained, maxRemove, options.force);
       if (verdict.message) result.messages.push(verdict.message);
       result.held.push(...verdict.held);
       diffs.push(verdict.diff);
     }
-    result.recorded = diffs.flatMap((d) => d.record);
+    result.recorded = [...moves.flatMap((m) => m.where.recorded), ...diffs.flatMap((d) => d.record)];
     const updates: ListUpdate[] = diffs
       .filter((d) => d.add.length > 0 || d.remove.length > 0 || d.relabel.length > 0)
       .map((d) => ({
@@ -381,23 +443,110 @@ async function syncTarget(
     if (options.dryRun || runId === undefined) {
       return { ...result, outcome: 'dry-run', changes: planned };
     }
-    if (result.recorded.length > 0)
-      db.transaction(() => appendAudit(db, runId, options.clock(), result.recorded))();
+    db.transaction(() => {
+      if (result.recorded.length > 0) appendAudit(db, runId, options.clock(), result.recorded);
+      recordPlaces(db, target.name, moves, run.now);
+    })();
     const pending = adapter.pending?.() ?? false;
-    if (updates.length === 0 && !pending)
-      return { ...result, outcome: result.held.length > 0 ? 'held' : 'unchanged' };
-    const applied = await adapter.apply(updates);
-    result.messages.push(...(applied.messages ?? []));
-    if (applied.applied.length > 0)
-      db.transaction(() => appendAudit(db, runId, options.clock(), applied.applied))();
-    result.changes = applied.applied;
-    if (applied.error) {
-      return { ...result, outcome: applied.applied.length > 0 ? 'partial' : 'failed', error: applied.error };
+    let outcome: PushOutcome;
+    if (updates.length === 0 && !pending) outcome = result.held.length > 0 ? 'held' : 'unchanged';
+    else {
+      const applied = await adapter.apply(updates);
+      result.messages.push(...(applied.messages ?? []));
+      if (applied.applied.length > 0)
+        db.transaction(() => appendAudit(db, runId, options.clock(), applied.applied))();
+      result.changes = applied.applied;
+      if (applied.error) {
+        return {
+          ...result,
+          outcome: applied.applied.length > 0 ? 'partial' : 'failed',
+          error: applied.error,
+        };
+      }
+      outcome = result.held.length > 0 ? 'held' : 'ok';
     }
-    return { ...result, outcome: result.held.length > 0 ? 'held' : 'ok' };
+    // The settings the lists now hold on the target: the next sync compares against these.
+    db.transaction(() => {
+      for (const { ref } of moves)
+        saveSettings(db, target.name, ref.list, listSettings(config.lists.get(ref.list) as ListConfig));
+    })();
+    return { ...result, outcome };
   } catch (err) {
     return { ...result, outcome: 'failed', error: errorMessage(err) };
   } finally {
     await adapter.close();
+  }
+}
+
+/**
+ * A target or a list that is no longer configured leaves its place as it was: what dnsfence put
+ * there leaves the audit log's account for reason `config`, and the place is named, with the
+ * command that removes it, here and in `status`.
+ */
+function leaveUnconfigured(db: Db, runId: number, run: TargetRun, log: Logger, clock: Clock): void {
+  for (const p of run.unconfigured.values()) {
+    const applied = loadApplied(db, p.target, p.list);
+    const gone = whyUnconfigured(run.config, p);
+    const changes: Change[] = [...applied].map(([address, known]) => ({
+      target: p.target,
+      list: p.list,
+      action: 'removed',
+      address,
+      names: known.names,
+      reason: 'config',
+      detail: `${gone}; left as it was in ${p.place}`,
+    }));
+    db.transaction(() => {
+      if (changes.length > 0) appendAudit(db, runId, clock(), changes);
+      addLeftover(db, p.target, p.list, p, [...applied.keys()], run.now);
+      dropPlacement(db, p.target, p.list);
+    })();
+    log.warn(
+      `target ${p.target}: list ${p.list}: ${gone}; the ${changes.length} entries dnsfence put in ${p.place} stay there: remove it with: ${p.removal}`,
+    );
+  }
+}
+
+function whyUnconfigured(current: Config, p: Placement): string {
+  return current.targets.has(p.target)
+    ? `list ${p.list} is no longer configured for this target`
+    : `target ${p.target} is no longer configured`;
+}
+
+/** Entries of a list that were in a place it has left: they arrive in the new place for reason `config`. */
+function movedHere(
+  leftovers: readonly Leftover[],
+  target: string,
+  list: string,
+  where: Whereabouts,
+): Map<string, { place: string }> {
+  const moved = new Map<string, { place: string }>();
+  for (const l of leftovers)
+    if (l.target === target && l.list === list) for (const a of l.addresses) moved.set(a, l);
+  const left = where.left;
+  if (left) for (const c of where.recorded) moved.set(c.address, left);
+  return moved;
+}
+
+/** Where each list of the target lives now, the places it left, and renames taken over. */
+function recordPlaces(
+  db: Db,
+  target: string,
+  moves: { ref: ListRef; place: Place; where: Whereabouts }[],
+  at: Date,
+): void {
+  for (const { ref, place, where } of moves) {
+    if (where.left)
+      addLeftover(
+        db,
+        target,
+        ref.list,
+        where.left,
+        where.recorded.map((c) => c.address),
+        at,
+      );
+    if (where.renamedFrom) dropPlacement(db, where.renamedFrom.target, where.renamedFrom.list);
+    savePlace(db, target, ref.list, place, at);
+    dropLeftoversAt(db, place.location);
   }
 }

@@ -3,6 +3,7 @@ import { sortAddresses } from '../../address.js';
 import { ExitCode } from '../../errors.js';
 import { appliedCount } from '../../store/applied.js';
 import { allLookups } from '../../store/observations.js';
+import { loadLeftovers } from '../../store/placements.js';
 import { lastRun, latestPushes } from '../../store/runs.js';
 import { computeDesired } from '../../sync/desired-from-store.js';
 import { Context, exitWith } from '../context.js';
@@ -59,8 +60,16 @@ export function registerStatus(program: Command): void {
             };
           });
           const run = lastRun(db);
+          const leftovers = loadLeftovers(db).map((l) => ({
+            target: l.target,
+            list: l.list,
+            place: l.place,
+            entries: l.addresses.length,
+            since: l.since,
+            removal: l.removal,
+          }));
           if (ctx.json) {
-            ctx.printJson({ database: config.database, last_run: run ?? null, lists, targets });
+            ctx.printJson({ database: config.database, last_run: run ?? null, lists, targets, leftovers });
           } else {
             const out: string[] = [];
             out.push(
@@ -96,6 +105,14 @@ export function registerStatus(program: Command): void {
               );
               for (const [list, count] of Object.entries(t.entries))
                 out.push(`    ${list}: ${count} entr${count === 1 ? 'y' : 'ies'}`);
+            }
+            if (leftovers.length > 0) {
+              out.push('', 'left behind (filled by dnsfence, no longer configured)');
+              for (const l of leftovers)
+                out.push(
+                  `  ${l.place} (target ${l.target}, list ${l.list}, ${l.entries} entries, since ${l.since})`,
+                  `    remove it with: ${l.removal}`,
+                );
             }
             ctx.print(out.join('\n'));
           }
