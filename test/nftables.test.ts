@@ -188,6 +188,13 @@ describe('nftables adapter (real nft in a private network namespace)', () => {
     );
   });
 
+  it('nft written as one string with spaces: the error says to write it as a list', async () => {
+    const a = adapter({ nft: [ns.nft.join(' ')] });
+    const advice = `target local: no program named "${ns.nft.join(' ')}" (write the command as a list: [${ns.nft.join(', ')}])`;
+    await expect(a.check()).rejects.toThrow(advice);
+    await expect(a.read([{ list: 'web', remote: 'web' }])).rejects.toThrow(advice);
+  });
+
   it('reports a missing nft binary in one line', async () => {
     const a = adapter({ nft: ['/nonexistent/nft'] });
     await expect(a.read([{ list: 'web', remote: 'web' }])).rejects.toThrow(

@@ -3,7 +3,7 @@ import type { NftablesTargetConfig } from '../../src/config/types.js';
 import { UserError } from '../../src/errors.js';
 import type { Change } from '../../src/planner/types.js';
 import type { Adapter, ApplyResult, ListRef, ListUpdate } from '../types.js';
-import { nftError, runNft } from './command.js';
+import { nftFailure, runNft } from './command.js';
 import { parseTableJson, type NftSet } from './json.js';
 
 const SET_TYPE: Record<Family, string> = { ipv4: 'ipv4_addr', ipv6: 'ipv6_addr' };
@@ -57,9 +57,8 @@ export class NftablesAdapter implements Adapter {
         this.existing = new Map();
         return;
       }
-      const hint = r.code === 3 ? ' (nft needs root or CAP_NET_ADMIN)' : '';
       throw new UserError(
-        `target ${this.target}: nft list table ${family} ${table} failed: ${nftError(r.stderr)}${hint}`,
+        `target ${this.target}: nft list table ${family} ${table} failed: ${nftFailure(r)}`,
       );
     }
     try {
@@ -134,7 +133,7 @@ export class NftablesAdapter implements Adapter {
       await this.readTable();
       r = await this.nft(['-f', '-'], this.script(updates, true));
     }
-    if (r.code !== 0) return { applied: [], error: `nft -f failed, nothing applied: ${nftError(r.stderr)}` };
+    if (r.code !== 0) return { applied: [], error: `nft -f failed, nothing applied: ${nftFailure(r)}` };
     this.tableExists = true;
     this.missing.clear();
     return { applied: all };
