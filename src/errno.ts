@@ -1,32 +1,45 @@
-/** What the system errors a user meets most often mean, in words, with the code for searching. */
+/**
+ * System error codes in words, with the code kept for searching: "read-only file system (EROFS)".
+ * The words are those of strerror(3), which admins know from the shell.
+ */
 const WORDS: Record<string, string> = {
   EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  ENOENT: 'no such file or directory',
-  ENOTDIR: 'a part of the path is not a directory',
-  EISDIR: 'is a directory',
-  EROFS: 'read-only file system',
-  ENOSPC: 'no space left on the device',
+  EBUSY: 'device or resource busy',
   EDQUOT: 'disk quota exceeded',
-  EEXIST: 'already exists',
+  EEXIST: 'file exists',
+  EIO: 'input/output error',
+  EISDIR: 'is a directory',
+  ELOOP: 'too many levels of symbolic links',
   EMFILE: 'too many open files',
   ENAMETOOLONG: 'file name too long',
-  ELOOP: 'too many symbolic links',
-  EBUSY: 'device or resource busy',
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset by the peer',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ETIMEDOUT: 'timed out',
+  ENOENT: 'no such file or directory',
+  ENOSPC: 'no space left on device',
+  ENOTDIR: 'not a directory',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  EXDEV: 'invalid cross-device link',
   EADDRINUSE: 'address already in use',
-  EADDRNOTAVAIL: 'address not available on this host',
+  EADDRNOTAVAIL: 'cannot assign requested address',
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset by peer',
+  EHOSTUNREACH: 'no route to host',
+  ENETUNREACH: 'network is unreachable',
+  ETIMEDOUT: 'connection timed out',
 };
 
-/** `read-only file system (EROFS)`; the message itself for an error without a code. */
-export function errnoWords(err: unknown): string {
-  const e = err as NodeJS.ErrnoException | undefined;
-  const code = e?.code;
-  if (!code) return e?.message ?? String(err);
+export function errnoWords(code: string): string {
   const words = WORDS[code];
   return words ? `${words} (${code})` : code;
+}
+
+/** The cause of a failed system call in words; other errors by their message. */
+export function errnoText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code === 'string' && /^E[A-Z0-9]+$/.test(e.code)) {
+    if (WORDS[e.code]) return errnoWords(e.code);
+    // Node words its system errors "CODE: words, syscall 'path'": keep the words.
+    const words = /^E[A-Z0-9]+: ([^,]+),/.exec(e.message)?.[1];
+    return words ? `${words} (${e.code})` : e.code;
+  }
+  return err instanceof Error ? err.message : String(err);
 }

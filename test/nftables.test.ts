@@ -184,8 +184,39 @@ describe('nftables adapter (real nft in a private network namespace)', () => {
     ns.exec(['-f', '-'], 'add table inet other\nadd set inet other web_v4 { type ipv4_addr; }\n');
     const a = adapter({ table: 'other' });
     await expect(a.read([{ list: 'web', remote: 'web' }])).rejects.toThrow(
-      /target local: set other web_v4 exists .* needs ipv4_addr with flags interval/,
+      'target local: set inet other web_v4 has no flags interval; dnsfence needs { type ipv4_addr; flags interval; }: ' +
+        'delete it (nft delete set inet other web_v4) and the next sync creates it anew',
     );
+  });
+
+  it('check fails on every set made by hand that a sync would refuse, and says what to do', async () => {
+    ns.exec(
+      ['-f', '-'],
+      'add table inet byhand\n' +
+        'add set inet byhand web_v4 { type ipv4_addr; }\n' +
+        'add set inet byhand web_v6 { type ipv4_addr; flags interval; }\n' +
+        'add set inet byhand api_v4 { type ipv4_addr; flags interval; }\n',
+    );
+    const lists = new Map([
+      ['web', 'web'],
+      ['api', 'api'],
+    ]);
+    await expect(adapter({ table: 'byhand', lists }).check()).rejects.toThrow(
+      'target local: set inet byhand web_v4 has no flags interval; dnsfence needs { type ipv4_addr; flags interval; }: ' +
+        'delete it (nft delete set inet byhand web_v4) and the next sync creates it anew; ' +
+        'set inet byhand web_v6 has type ipv4_addr; dnsfence needs { type ipv6_addr; flags interval; }: ' +
+        'delete it (nft delete set inet byhand web_v6) and the next sync creates it anew',
+    );
+    ns.exec(['delete', 'set', 'inet', 'byhand', 'web_v4']);
+    ns.exec(['delete', 'set', 'inet', 'byhand', 'web_v6']);
+    expect(await adapter({ table: 'byhand', lists }).check()).toBe('table inet byhand holds 1 set(s)');
+  });
+
+  it('nft written as one string with spaces: the error says to write it as a list', async () => {
+    const a = adapter({ nft: [ns.nft.join(' ')] });
+    const advice = `target local: no program named "${ns.nft.join(' ')}" (write the command as a list: [${ns.nft.join(', ')}])`;
+    await expect(a.check()).rejects.toThrow(advice);
+    await expect(a.read([{ list: 'web', remote: 'web' }])).rejects.toThrow(advice);
   });
 
   it('reports a missing nft binary in one line', async () => {

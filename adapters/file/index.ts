@@ -1,7 +1,7 @@
 import {
   closeSync,
+  existsSync,
   fsyncSync,
-  mkdirSync,
   openSync,
   readFileSync,
   renameSync,
@@ -11,9 +11,11 @@ import {
 import { join } from 'node:path';
 import { parseAddress, sortAddresses, type Family } from '../../src/address.js';
 import type { FileTargetConfig } from '../../src/config/types.js';
+import { errnoText } from '../../src/errno.js';
 import { UserError } from '../../src/errors.js';
 import type { Place } from '../../src/store/placements.js';
 import type { Adapter, ApplyResult, ListRef, ListUpdate } from '../types.js';
+import { folderProblem, makeFolder } from './folder.js';
 
 /**
  * `<dir>/<list>.txt`, one address a line, IPv4 then IPv6, replaced atomically (temp file,
@@ -46,7 +48,8 @@ export class FileAdapter implements Adapter {
         text = readFileSync(path, 'utf8');
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'ENOENT') throw new UserError(`target ${this.target}: cannot read ${path}: ${code}`);
+        if (code !== 'ENOENT')
+          throw new UserError(`target ${this.target}: cannot read ${path}: ${errnoText(err)}`);
       }
       const entries = new Set<string>();
       for (const line of text.split('\n')) {
@@ -63,9 +66,10 @@ export class FileAdapter implements Adapter {
     const applied: ApplyResult['applied'] = [];
     const errors: string[] = [];
     try {
-      mkdirSync(this.config.dir, { recursive: true });
+      makeFolder(this.config.dir);
     } catch (err) {
-      return { applied, error: `cannot create ${this.config.dir}: ${(err as NodeJS.ErrnoException).code}` };
+      const path = (err as NodeJS.ErrnoException).path ?? this.config.dir;
+      return { applied, error: `cannot create ${path}: ${errnoText(err)}` };
     }
     for (const u of updates) {
       const path = this.path(u.remote);
@@ -89,14 +93,21 @@ export class FileAdapter implements Adapter {
         } catch {
           // nothing to clean up
         }
-        errors.push(`${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        errors.push(`${path}: ${errnoText(err)}`);
       }
     }
     return errors.length > 0 ? { applied, error: `cannot write ${errors.join('; ')}` } : { applied };
   }
 
+  /** What a sync would trip over: a folder it cannot create or write, a list file it cannot read. */
   async check(): Promise<string> {
-    return `writes list files to ${this.config.dir}`;
+    const { dir } = this.config;
+    const problem = folderProblem(dir);
+    if (problem) throw new UserError(`target ${this.target}: ${problem}`);
+    await this.read([...this.config.lists.values()].map((remote) => ({ list: remote, remote })));
+    return existsSync(dir)
+      ? `writes list files to ${dir}`
+      : `writes list files to ${dir} (created by the first sync)`;
   }
 
   async close(): Promise<void> {}

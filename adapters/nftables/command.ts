@@ -1,49 +1,28 @@
-import { spawn } from 'node:child_process';
-
-export interface NftRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runCommand, type RunResult } from '../../src/process/run.js';
 
 /**
- * Runs `nft` (or an argv prefix such as `ssh fw1 nft`) with a time limit; the script, when
- * given, goes on stdin so nothing passes through a shell.
+ * Runs `nft` (or an argv prefix such as `ssh fw1 nft`) with the target's time limit; the script,
+ * when given, goes on stdin so nothing passes through a shell.
  */
 export function runNft(
-  argv: readonly string[],
+  nft: readonly string[],
   args: readonly string[],
   timeoutMs: number,
   stdin?: string,
-): Promise<NftRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0] as string, [...argv.slice(1), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
-    child.stdin.on('error', () => undefined);
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(e.code === 'ENOENT' ? new Error(`${argv[0]} not found (is nftables installed?)`) : e);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (timedOut) reject(new Error(`${argv.join(' ')} did not finish within ${timeoutMs} ms`));
-      else
-        resolve({
-          code: code ?? 1,
-          stdout: Buffer.concat(out).toString(),
-          stderr: Buffer.concat(err).toString(),
-        });
-    });
-    child.stdin.end(stdin ?? '');
+): Promise<RunResult> {
+  return runCommand({
+    command: nft,
+    args,
+    timeoutMs,
+    notFoundHint: 'is nftables installed?',
+    ...(stdin === undefined ? {} : { stdin }),
   });
+}
+
+/** What a failed nft run said: its first `Error: …` line, and what exit code 3 means. */
+export function nftFailure(r: RunResult): string {
+  const hint = r.code === 3 ? ' (nft needs root or CAP_NET_ADMIN)' : '';
+  return `${nftError(r.stderr)}${hint}`;
 }
 
 /** The first `Error: …` line nft printed, without the echoed command and ^^^ marker. */

@@ -4,7 +4,7 @@ import { UserError } from '../../src/errors.js';
 import type { Change } from '../../src/planner/types.js';
 import type { Place } from '../../src/store/placements.js';
 import type { Adapter, ApplyResult, ListRef, ListUpdate } from '../types.js';
-import { nftError, runNft } from './command.js';
+import { nftFailure, runNft } from './command.js';
 import { parseTableJson, type NftSet } from './json.js';
 
 const SET_TYPE: Record<Family, string> = { ipv4: 'ipv4_addr', ipv6: 'ipv6_addr' };
@@ -60,6 +60,23 @@ export class NftablesAdapter implements Adapter {
     }
   }
 
+  /**
+   * Why an existing set cannot hold a list, with what to do about it; undefined when it can.
+   * Lists hold prefixes, which only a set with `flags interval` takes.
+   */
+  private unusable(set: NftSet, fam: Family): string | undefined {
+    const { family, table } = this.config;
+    const needed = SET_TYPE[fam];
+    let found: string;
+    if (set.type !== needed) found = `has type ${typeText(set.type)}`;
+    else if (!set.flags.includes('interval')) found = 'has no flags interval';
+    else return undefined;
+    return (
+      `set ${family} ${table} ${set.name} ${found}; dnsfence needs { type ${needed}; flags interval; }: ` +
+      `delete it (nft delete set ${family} ${table} ${set.name}) and the next sync creates it anew`
+    );
+  }
+
   private async readTable(): Promise<void> {
     const { family, table } = this.config;
     const r = await this.nft(['-j', 'list', 'table', family, table]);
@@ -69,9 +86,8 @@ export class NftablesAdapter implements Adapter {
         this.existing = new Map();
         return;
       }
-      const hint = r.code === 3 ? ' (nft needs root or CAP_NET_ADMIN)' : '';
       throw new UserError(
-        `target ${this.target}: nft list table ${family} ${table} failed: ${nftError(r.stderr)}${hint}`,
+        `target ${this.target}: nft list table ${family} ${table} failed: ${nftFailure(r)}`,
       );
     }
     try {
@@ -94,12 +110,8 @@ export class NftablesAdapter implements Adapter {
           this.missing.add(this.setName(remote, family));
           continue;
         }
-        if (set.type !== SET_TYPE[family] || !set.flags.includes('interval')) {
-          throw new UserError(
-            `target ${this.target}: set ${this.config.table} ${set.name} exists as type ${JSON.stringify(set.type)} ` +
-              `flags [${set.flags.join(', ')}]; dnsfence needs ${SET_TYPE[family]} with flags interval (rename or delete it)`,
-          );
-        }
+        const problem = this.unusable(set, family);
+        if (problem) throw new UserError(`target ${this.target}: ${problem}`);
         for (const e of set.elements) entries.add(e);
       }
       out.set(list, entries);
@@ -146,7 +158,7 @@ export class NftablesAdapter implements Adapter {
       await this.readTable();
       r = await this.nft(['-f', '-'], this.script(updates, true));
     }
-    if (r.code !== 0) return { applied: [], error: `nft -f failed, nothing applied: ${nftError(r.stderr)}` };
+    if (r.code !== 0) return { applied: [], error: `nft -f failed, nothing applied: ${nftFailure(r)}` };
     this.tableExists = true;
     this.missing.clear();
     return { applied: all };
@@ -156,14 +168,31 @@ export class NftablesAdapter implements Adapter {
     return this.missing.size > 0;
   }
 
+  /** Reads the table as a sync would, and fails on every set of a configured list that a sync would fail on. */
   async check(): Promise<string> {
     await this.readTable();
     const { family, table } = this.config;
     if (!this.tableExists) return `table ${family} ${table} does not exist yet (the first sync creates it)`;
+    const problems: string[] = [];
+    for (const remote of new Set(this.config.lists.values())) {
+      for (const fam of this.families) {
+        const set = this.existing.get(this.setName(remote, fam));
+        const problem = set && this.unusable(set, fam);
+        if (problem) problems.push(problem);
+      }
+    }
+    if (problems.length > 0) throw new UserError(`target ${this.target}: ${problems.join('; ')}`);
     return `table ${family} ${table} holds ${this.existing.size} set(s)`;
   }
 
   async close(): Promise<void> {}
+}
+
+/** A set's type as nft writes it: `ipv4_addr`, or `ipv4_addr . inet_service` for a concatenation. */
+function typeText(type: unknown): string {
+  if (typeof type === 'string') return type;
+  if (Array.isArray(type)) return type.map(typeText).join(' . ');
+  return JSON.stringify(type);
 }
 
 function elementLines(

@@ -1,6 +1,6 @@
 import { accessSync, constants, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { errnoWords } from '../errno.js';
+import { errnoText } from '../errno.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
@@ -136,7 +136,7 @@ export function checkMetricsPath(path: string, option = '--metrics-file'): void 
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const where = code === 'EISDIR' ? path : folder;
-    throw new ConfigError(`${option} ${path}: cannot write there: ${where}: ${errnoWords(err)}`);
+    throw new ConfigError(`${option} ${path}: cannot write there: ${where}: ${errnoText(err)}`);
   }
 }
 
@@ -157,6 +157,6 @@ export function writeRunMetrics(
       renderMetrics(db, { durationMs, exitCode: result.exitCode, finishedAt: result.finishedAt }),
     );
   } catch (err) {
-    log.warn(`--metrics-file ${path}: not written: ${errnoWords(err)}`);
+    log.warn(`--metrics-file ${path}: not written: ${errnoText(err)}`);
   }
 }
