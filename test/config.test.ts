@@ -123,6 +123,13 @@ describe('configuration', () => {
     );
   });
 
+  it('warns when nft is one string holding arguments', () => {
+    const c = parseConfig('targets:\n  fw: { type: nftables, nft: "ssh fw1 nft" }\n', FILE);
+    expect(c.warnings).toEqual([
+      'targets.fw.nft: "ssh fw1 nft" is one program name; to pass arguments write a list: [ssh, fw1, nft]',
+    ]);
+  });
+
   it('warns once when a list asks for a family its nftables target cannot hold', () => {
     const c = parseConfig(
       'lists:\n  web:\n    names: [www.example.com]\n    static: ["2001:db8::/64"]\n  v4:\n    names: [a.example.com]\n    families: [ipv4]\n' +

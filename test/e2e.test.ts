@@ -373,7 +373,9 @@ describe('dnsfence sync, end to end', () => {
     expect(unknown.code).toBe(2);
     const missing = await cli(['-c', join(dir.path, 'nope.yaml'), 'status']);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/nope\.yaml: cannot read the configuration: ENOENT/);
+    expect(missing.stderr).toMatch(
+      /nope\.yaml: cannot read the configuration: no such file or directory \(ENOENT\) \(create one with `dnsfence init`, or pass -c FILE\)/,
+    );
   });
 
   it('a failing target does not stop the others and exits 1', async () => {

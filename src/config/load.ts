@@ -3,6 +3,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { CORE_SCHEMA, load as loadYaml, YAMLException } from 'js-yaml';
 import type { z } from 'zod';
 import { parseAddress, type Address, type Family } from '../address.js';
+import { errnoText } from '../errno.js';
 import { ConfigError } from '../errors.js';
 import { parseResolver, type ResolverSpec } from '../resolver/servers.js';
 import { sha256Hex } from '../sha256.js';
@@ -55,7 +56,7 @@ export function loadConfigFile(file: string): Config {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const hint = code === 'ENOENT' ? ' (create one with `dnsfence init`, or pass -c FILE)' : '';
-    throw new ConfigError(`${path}: cannot read the configuration: ${code ?? String(err)}${hint}`);
+    throw new ConfigError(`${path}: cannot read the configuration: ${errnoText(err)}${hint}`);
   }
   const data = readDocument(text, path);
   if (data === null || (typeof data === 'object' && Object.keys(data).length === 0))
@@ -340,6 +341,10 @@ function buildTarget(
   switch (raw.type) {
     case 'nftables': {
       const family = raw.family ?? 'inet';
+      if (typeof raw.nft === 'string' && /\s/.test(raw.nft.trim()))
+        warnings.push(
+          `${keyPath([...path, 'nft'])}: ${JSON.stringify(raw.nft)} is one program name; to pass arguments write a list: [${raw.nft.trim().split(/\s+/).join(', ')}]`,
+        );
       if (family !== 'inet') warnOtherFamily(family === 'ip' ? 'ipv4' : 'ipv6');
       return {
         ...base,

@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { errnoText } from '../errno.js';
 import { ExitCode, UserError } from '../errors.js';
 
 /**
@@ -71,7 +72,7 @@ export function acquireLock(dbPath: string, command: string, now = new Date()): 
     try {
       created = createWith(path, content);
     } catch (err) {
-      throw new UserError(`${path}: cannot create the lock file: ${(err as NodeJS.ErrnoException).code}`);
+      throw new UserError(`${path}: cannot create the lock file: ${errnoText(err)}`);
     }
     if (created) {
       removeAbandoned(path);

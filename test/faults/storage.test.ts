@@ -118,7 +118,7 @@ describe('fault campaign: process and storage', () => {
     });
     expect(code).toBe(1);
     expect(err.trim().split('\n')).toHaveLength(1);
-    expect(err).toMatch(/dnsfence\.db\.lock: cannot create the lock file: EROFS/);
+    expect(err).toMatch(/dnsfence\.db\.lock: cannot create the lock file: read-only file system \(EROFS\)/);
     expect(list().size).toBe(0);
   });
 
