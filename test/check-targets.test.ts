@@ -104,7 +104,11 @@ describe('check finds what sync would fail on (real CLI)', () => {
     expect(line(check.stdout, 'target fw')).toBe(`FAIL  target fw: ${advice}`);
     const sync = await run('sync');
     expect(sync.code).toBe(1);
-    expect(sync.stderr.trim()).toBe(`error: target fw: ${advice}`);
+    // Said when the configuration is read, and again where it fails.
+    expect(sync.stderr.trim().split('\n')).toEqual([
+      `warn: targets.fw.nft: "${ns.nft.join(' ')}" is one program name; to pass arguments write a list: [${ns.nft.join(', ')}]`,
+      `error: target fw: ${advice}`,
+    ]);
   });
 
   it('a file target whose folder is on a read-only file system: check and sync name EROFS', async () => {

@@ -60,6 +60,7 @@ describe('store', () => {
       { version: 2, name: 'audit_checkpoints' },
       { version: 3, name: 'indexes' },
       { version: 4, name: 'running_runs' },
+      { version: 5, name: 'placements' },
     ]);
   });
 
