@@ -427,7 +427,7 @@ describe('history, db info and metrics', () => {
       schemaVersion: number;
       rows: Record<string, number>;
     };
-    expect(info.schemaVersion).toBe(4);
+    expect(info.schemaVersion).toBe(5);
     expect(info.rows.audit).toBe(8);
     const tooShort = await run('db', 'prune', '--older-than', '1d');
     expect(tooShort.code).toBe(2);

@@ -60,6 +60,7 @@ describe('store', () => {
       { version: 2, name: 'audit_checkpoints' },
       { version: 3, name: 'indexes' },
       { version: 4, name: 'running_runs' },
+      { version: 5, name: 'negative_answers' },
     ]);
   });
 
@@ -81,7 +82,7 @@ describe('store', () => {
   it('refuses a database from a newer schema', () => {
     db.prepare("INSERT INTO schema_migrations VALUES (999, 'future', '2030-01-01')").run();
     expect(() => migrate(db, path)).toThrow(
-      /schema version 999 is newer than this dnsfence knows \(4\); upgrade dnsfence/,
+      /schema version 999 is newer than this dnsfence knows \(5\); upgrade dnsfence/,
     );
   });
 
