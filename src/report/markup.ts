@@ -48,6 +48,13 @@ export function renderMarkdown(model: ReportModel): string {
 const esc = (v: string) =>
   v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
+/**
+ * DNS, target and list names have no spaces to wrap at: they may break after a dot or underscore
+ * (and a hyphen, as always), never inside a label; IPv6 addresses after a colon.
+ */
+const breakable = (v: string) => esc(v).replace(/([_.])/g, '$1<wbr>');
+const breakableAddress = (v: string) => esc(v).replace(/:/g, ':<wbr>');
+
 interface DayBar {
   day: string;
   added: number;
@@ -127,7 +134,7 @@ function summaryTable(model: ReportModel): string {
     const value = i.status
       ? `${status[i.status]}${esc(i.value.replace(/^(verified|BROKEN)/, ''))}`
       : esc(i.value);
-    return `<tr><td>${esc(label)}</td><td>${value}</td></tr>`;
+    return `<tr><td>${esc(label)}</td><td class="w">${value}</td></tr>`;
   });
   return `<table class="summary">\n${rows.join('\n')}\n</table>`;
 }
@@ -136,7 +143,7 @@ function changesTable(model: ReportModel): string {
   if (model.rows.length === 0) return `<p>${NO_CHANGES}</p>`;
   const rows = model.rows.map(
     (r) =>
-      `<tr class="${r.action}"><td>${esc(shortTime(r.at))}</td><td>${esc(r.target)}</td><td>${esc(r.list)}</td><td>${r.action}</td><td>${esc(r.address)}</td><td>${esc(shownNames(r))}</td><td>${esc(r.reason)}${r.detail ? `<br><small>${esc(r.detail)}</small>` : ''}</td><td>${r.runId}</td></tr>`,
+      `<tr class="${r.action}"><td>${esc(shortTime(r.at))}</td><td>${breakable(r.target)}</td><td>${breakable(r.list)}</td><td>${r.action}</td><td>${breakableAddress(r.address)}</td><td>${breakable(shownNames(r))}</td><td>${esc(r.reason)}${r.detail ? `<br><small>${esc(r.detail)}</small>` : ''}</td><td>${r.runId}</td></tr>`,
   );
   return `<table class="changes"><thead><tr><th>Time (UTC)</th><th>Target</th><th>List</th><th>Action</th><th>Address</th><th>Names</th><th>Reason</th><th>Run</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
 }
@@ -147,7 +154,7 @@ function listsTable(model: ReportModel): string {
     .map((c) => {
       const rows = c.addresses.map(
         (a) =>
-          `<tr><td>${esc(a.address)}</td><td>${esc(shownNames(a))}</td><td>${esc(shortTime(a.since))}</td></tr>`,
+          `<tr><td>${breakableAddress(a.address)}</td><td>${breakable(shownNames(a))}</td><td>${esc(shortTime(a.since))}</td></tr>`,
       );
       return `<h3>${esc(listHeading(c))}</h3>${rows.length === 0 ? '' : `\n<table class="lists"><thead><tr><th>Address</th><th>Names</th><th>Since (UTC)</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`}`;
     })
@@ -155,8 +162,9 @@ function listsTable(model: ReportModel): string {
 }
 
 /**
- * One self-contained, printable HTML file: no external assets, readable offline. Long names,
- * hashes and IPv6 addresses wrap, so that the page never scrolls sideways (800 px and up).
+ * One self-contained, printable HTML file: no external assets, readable offline. Long names and
+ * addresses break between labels and hashes anywhere, so that the page never scrolls sideways
+ * (800 px and up).
  */
 export function renderHtml(model: ReportModel): string {
   return `<!doctype html>
@@ -166,7 +174,8 @@ export function renderHtml(model: ReportModel): string {
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#111}
 h1{font-size:1.4em}h3{font-size:1em;margin:1.2em 0 .3em}
-table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
+.w{overflow-wrap:anywhere}
 th{background:#eee}.summary td:first-child{font-weight:600;width:11em}tr.added td:nth-child(4){color:#075}tr.removed td:nth-child(4){color:#a10}
 .ok{color:#075;font-weight:600}.bad{color:#a10;font-weight:600}svg{width:100%;max-width:760px;height:auto;margin:1em 0}
 svg .add{fill:#2a8}svg .rm{fill:#d54}svg .axis{stroke:#888}svg text{font-size:10px;fill:#444}
