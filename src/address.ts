@@ -172,3 +172,16 @@ const ips = new Memo<ipaddr.IPv4 | ipaddr.IPv6>(100_000);
 function ipOf(text: string): ipaddr.IPv4 | ipaddr.IPv6 {
   return ips.get(text, (t) => (t.includes(':') ? ipaddr.IPv6.parse(t) : ipaddr.IPv4.parse(t)));
 }
+
+/** Is `text` (a normalised address or prefix) inside `prefix`? A prefix is inside itself. */
+export function within(text: string, prefix: Address): boolean {
+  const inner = parseAddress(text);
+  if (!inner || inner.family !== prefix.family || inner.prefix < prefix.prefix) return false;
+  const net = ipOf(prefix.text.split('/')[0] as string);
+  const addr = ipOf(inner.text.split('/')[0] as string);
+  return net.kind() === addr.kind() && (addr as ipaddr.IPv4).match(net as ipaddr.IPv4, prefix.prefix);
+}
+
+export function insideAny(text: string, prefixes: readonly Address[]): boolean {
+  return prefixes.some((p) => within(text, p));
+}

@@ -60,7 +60,8 @@ describe('store', () => {
       { version: 2, name: 'audit_checkpoints' },
       { version: 3, name: 'indexes' },
       { version: 4, name: 'running_runs' },
-      { version: 5, name: 'placements' },
+      { version: 5, name: 'negative_answers' },
+      { version: 6, name: 'placements' },
     ]);
   });
 

@@ -1,6 +1,7 @@
-import { judgeAnswer, parseAddress, type Address } from '../address.js';
+import { parseAddress } from '../address.js';
 import ipaddr from 'ipaddr.js';
 import type { ListConfig } from '../config/types.js';
+import { droppedAnswer } from './hygiene.js';
 import type { DesiredEntry, DesiredList, ExcludedEntry, NameStatus, Sighting } from './types.js';
 import { formatDuration } from '../time.js';
 
@@ -59,15 +60,15 @@ export function desiredList(input: DesiredInput): DesiredList {
   for (const [name, sightings] of byName) {
     const kept: { s: Sighting; stale: boolean }[] = [];
     for (const s of sightings) {
-      const verdict = judgeAnswer(s.address, list.allowPrivate);
+      const dropped = droppedAnswer(list, s.address);
       // Reported when it arrives, not again on every pass while it is within retention.
       const fresh = s.lastSeen === now;
-      if (!verdict.accepted) {
-        if (fresh) rejected.push(`${name}: ${s.address} (${verdict.range})`);
-        exclude(s, 'config', `answer hygiene: ${verdict.range} address`);
+      if (dropped?.kind === 'range') {
+        if (fresh) rejected.push(`${name}: ${s.address} (${dropped.range})`);
+        exclude(s, 'config', `answer hygiene: ${dropped.range} address`);
         continue;
       }
-      if (list.allow && !insideAny(s.address, list.allow)) {
+      if (dropped?.kind === 'allow') {
         if (fresh) rejected.push(`${name}: ${s.address} (outside allow)`);
         exclude(s, 'config', "outside the list's allow prefixes");
         continue;
@@ -154,14 +155,4 @@ function dropCovered(entries: Map<string, DesiredEntry>, excluded: Map<string, E
       });
     }
   }
-}
-
-function insideAny(address: string, prefixes: readonly Address[]): boolean {
-  const addr = ipaddr.parse(address);
-  return prefixes.some((p) => {
-    const [net, len] = p.text.includes('/')
-      ? ipaddr.parseCIDR(p.text)
-      : [ipaddr.parse(p.text), p.family === 'ipv4' ? 32 : 128];
-    return net.kind() === addr.kind() && addr.match(net, len);
-  });
 }

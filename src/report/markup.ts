@@ -1,8 +1,8 @@
 import type { ReportModel, ReportRow } from './model.js';
+import { LISTS_TITLE, listHeading, NO_CHANGES, shortTime, shownNames, summaryItems } from './summary.js';
 
-/** Markdown: the same summary and table as the text form, for tickets and wikis. */
+/** Markdown: the same summary and tables as the text form, for tickets and wikis. */
 export function renderMarkdown(model: ReportModel): string {
-  const s = model.summary;
   const cell = (v: string) => v.replace(/\|/g, '\\|').replace(/\n/g, ' ');
   const out = [
     `# dnsfence change report`,
@@ -11,15 +11,14 @@ export function renderMarkdown(model: ReportModel): string {
     '',
     '| | |',
     '| --- | --- |',
-    `| runs | ${s.runs} (${s.failedRuns} failed) |`,
-    `| changes | ${s.added} added, ${s.removed} removed |`,
-    `| names changed | ${cell(s.namesChanged.join(', ') || '-')} |`,
-    `| names failed | ${cell(s.namesFailed.join(', ') || '-')} |`,
-    `| targets failed | ${cell(s.targetsFailed.join(', ') || '-')} |`,
-    `| audit chain | ${s.chain.verified ? 'verified' : `**BROKEN**: ${cell(s.chain.problem ?? '')}`} (${s.chain.entries} entries, head \`${s.chain.head}\`) |`,
+    ...summaryItems(model, 'full').map(
+      (i) => `| ${i.label} | ${i.status === 'bad' ? `**${cell(i.value)}**` : cell(i.value)} |`,
+    ),
+    '',
+    '## Changes',
     '',
   ];
-  if (model.rows.length === 0) out.push('No address entered or left a list in this period.');
+  if (model.rows.length === 0) out.push(NO_CHANGES);
   else {
     out.push(
       '| time (UTC) | target | list | action | address | names | reason | run |',
@@ -27,8 +26,20 @@ export function renderMarkdown(model: ReportModel): string {
     );
     for (const r of model.rows) {
       out.push(
-        `| ${r.at} | ${cell(r.target)} | ${cell(r.list)} | ${r.action} | ${r.address} | ${cell(r.names.join(', ') || '-')} | ${r.reason}${r.detail ? `: ${cell(r.detail)}` : ''} | ${r.runId} |`,
+        `| ${r.at} | ${cell(r.target)} | ${cell(r.list)} | ${r.action} | ${r.address} | ${cell(shownNames(r))} | ${r.reason}${r.detail ? `: ${cell(r.detail)}` : ''} | ${r.runId} |`,
       );
+    }
+  }
+  out.push('', `## ${LISTS_TITLE}`, '');
+  if (model.lists.length === 0) out.push('No list.');
+  else {
+    out.push('| target | list | address | names | since |', '| --- | --- | --- | --- | --- |');
+    for (const c of model.lists) {
+      if (c.addresses.length === 0) out.push(`| ${cell(c.target)} | ${cell(c.list)} | (empty) | | |`);
+      for (const a of c.addresses)
+        out.push(
+          `| ${cell(c.target)} | ${cell(c.list)} | ${a.address} | ${cell(shownNames(a))} | ${a.since} |`,
+        );
     }
   }
   return `${out.join('\n')}\n`;
@@ -36,6 +47,13 @@ export function renderMarkdown(model: ReportModel): string {
 
 const esc = (v: string) =>
   v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/**
+ * DNS, target and list names have no spaces to wrap at: they may break after a dot or underscore
+ * (and a hyphen, as always), never inside a label; IPv6 addresses after a colon.
+ */
+const breakable = (v: string) => esc(v).replace(/([_.])/g, '$1<wbr>');
+const breakableAddress = (v: string) => esc(v).replace(/:/g, ':<wbr>');
 
 interface DayBar {
   day: string;
@@ -108,40 +126,70 @@ ${parts.join('\n')}
 </svg>`;
 }
 
-/** One self-contained, printable HTML file: no external assets, readable offline. */
-export function renderHtml(model: ReportModel): string {
-  const s = model.summary;
-  const rows = model.rows
-    .map(
-      (r) =>
-        `<tr class="${r.action}"><td>${esc(r.at)}</td><td>${esc(r.target)}</td><td>${esc(r.list)}</td><td>${r.action}</td><td>${esc(r.address)}</td><td>${esc(r.names.join(', ') || '-')}</td><td>${esc(r.reason)}${r.detail ? `<br><small>${esc(r.detail)}</small>` : ''}</td><td>${r.runId}</td></tr>`,
-    )
+function summaryTable(model: ReportModel): string {
+  const status = { ok: '<span class="ok">verified</span>', bad: '<span class="bad">BROKEN</span>' };
+  const rows = summaryItems(model, 'full').map((i) => {
+    const label = `${i.label[0]!.toUpperCase()}${i.label.slice(1)}`;
+    // The verdict word stands out; the rest of the line is the same text as in the other formats.
+    const value = i.status
+      ? `${status[i.status]}${esc(i.value.replace(/^(verified|BROKEN)/, ''))}`
+      : esc(i.value);
+    return `<tr><td>${esc(label)}</td><td class="w">${value}</td></tr>`;
+  });
+  return `<table class="summary">\n${rows.join('\n')}\n</table>`;
+}
+
+function changesTable(model: ReportModel): string {
+  if (model.rows.length === 0) return `<p>${NO_CHANGES}</p>`;
+  const rows = model.rows.map(
+    (r) =>
+      `<tr class="${r.action}"><td>${esc(shortTime(r.at))}</td><td>${breakable(r.target)}</td><td>${breakable(r.list)}</td><td>${r.action}</td><td>${breakableAddress(r.address)}</td><td>${breakable(shownNames(r))}</td><td>${esc(r.reason)}${r.detail ? `<br><small>${esc(r.detail)}</small>` : ''}</td><td>${r.runId}</td></tr>`,
+  );
+  return `<table class="changes"><thead><tr><th>Time (UTC)</th><th>Target</th><th>List</th><th>Action</th><th>Address</th><th>Names</th><th>Reason</th><th>Run</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
+}
+
+function listsTable(model: ReportModel): string {
+  if (model.lists.length === 0) return '<p>No list.</p>';
+  return model.lists
+    .map((c) => {
+      const rows = c.addresses.map(
+        (a) =>
+          `<tr><td>${breakableAddress(a.address)}</td><td>${breakable(shownNames(a))}</td><td>${esc(shortTime(a.since))}</td></tr>`,
+      );
+      return `<h3>${esc(listHeading(c))}</h3>${rows.length === 0 ? '' : `\n<table class="lists"><thead><tr><th>Address</th><th>Names</th><th>Since (UTC)</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`}`;
+    })
     .join('\n');
+}
+
+/**
+ * One self-contained, printable HTML file: no external assets, readable offline. Long names and
+ * addresses break between labels and hashes anywhere, so that the page never scrolls sideways
+ * (800 px and up).
+ */
+export function renderHtml(model: ReportModel): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>dnsfence change report ${esc(model.period.since.slice(0, 10))} – ${esc(model.period.until.slice(0, 10))}</title>
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#111}
-h1{font-size:1.4em}table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
-th{background:#eee}table.changes td:first-child{white-space:nowrap}.summary td:first-child{font-weight:600;width:12em}tr.added td:nth-child(4){color:#075}tr.removed td:nth-child(4){color:#a10}
+h1{font-size:1.4em}h3{font-size:1em;margin:1.2em 0 .3em}
+table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
+.w{overflow-wrap:anywhere}
+th{background:#eee}.summary td:first-child{font-weight:600;width:11em}tr.added td:nth-child(4){color:#075}tr.removed td:nth-child(4){color:#a10}
 .ok{color:#075;font-weight:600}.bad{color:#a10;font-weight:600}svg{width:100%;max-width:760px;height:auto;margin:1em 0}
 svg .add{fill:#2a8}svg .rm{fill:#d54}svg .axis{stroke:#888}svg text{font-size:10px;fill:#444}
 @media print{body{margin:0}tr{page-break-inside:avoid}}
 </style></head><body>
 <h1>dnsfence change report</h1>
 <p>Period ${esc(model.period.since)} to ${esc(model.period.until)} (UTC). Generated ${esc(model.generatedAt)}.</p>
-<table class="summary">
-<tr><td>Runs</td><td>${s.runs} (${s.failedRuns} failed)</td></tr>
-<tr><td>Changes</td><td>${s.added} added, ${s.removed} removed</td></tr>
-<tr><td>Names changed</td><td>${esc(s.namesChanged.join(', ') || '-')}</td></tr>
-<tr><td>Names failed</td><td>${esc(s.namesFailed.join(', ') || '-')}</td></tr>
-<tr><td>Targets failed</td><td>${esc(s.targetsFailed.join(', ') || '-')}</td></tr>
-<tr><td>Audit chain</td><td>${s.chain.verified ? '<span class="ok">verified</span>' : `<span class="bad">BROKEN</span>: ${esc(s.chain.problem ?? '')}`} — ${s.chain.entries} entries, head <code>${esc(s.chain.head)}</code></td></tr>
-</table>
+${summaryTable(model)}
 <h2>Additions and removals per day, per target and list</h2>
 ${timelines(model)}
 <h2>Changes</h2>
-${model.rows.length === 0 ? '<p>No address entered or left a list in this period.</p>' : `<table class="changes"><thead><tr><th>Time (UTC)</th><th>Target</th><th>List</th><th>Action</th><th>Address</th><th>Names</th><th>Reason</th><th>Run</th></tr></thead><tbody>\n${rows}\n</tbody></table>`}
+${changesTable(model)}
+<h2>${LISTS_TITLE}</h2>
+${listsTable(model)}
 </body></html>
 `;
 }

@@ -1,5 +1,6 @@
 import { renderHtml, renderMarkdown } from './markup.js';
 import type { ReportModel } from './model.js';
+import { LISTS_TITLE, listHeading, NO_CHANGES, shortTime, shownNames, summaryItems } from './summary.js';
 
 export type ReportFormat = 'text' | 'md' | 'csv' | 'json' | 'html';
 export const REPORT_FORMATS: ReportFormat[] = ['text', 'md', 'csv', 'json', 'html'];
@@ -38,11 +39,23 @@ function csvField(value: string | number | null): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+/** The change rows only, one per address that entered or left a list: the summary is in the other formats. */
 function renderCsv(model: ReportModel): string {
   const lines = [CSV_COLUMNS.join(',')];
   for (const r of model.rows) {
     lines.push(
-      [r.at, r.target, r.list, r.action, r.address, r.names.join(' '), r.reason, r.detail, r.runId, r.seq]
+      [
+        r.at,
+        r.target,
+        r.list,
+        r.action,
+        r.address,
+        shownNames(r, ' ').replace(/^-$/, ''),
+        r.reason,
+        r.detail,
+        r.runId,
+        r.seq,
+      ]
         .map(csvField)
         .join(','),
     );
@@ -61,33 +74,39 @@ function table(rows: string[][]): string[] {
 }
 
 function renderText(model: ReportModel): string {
-  const s = model.summary;
+  const items = summaryItems(model, 'short');
+  const width = Math.max(...items.map((i) => i.label.length)) + 2;
   const out: string[] = [];
   out.push(`dnsfence change report ${model.period.since} .. ${model.period.until}`);
   out.push('');
-  out.push(`runs            ${s.runs} (${s.failedRuns} failed)`);
-  out.push(`changes         ${s.added} added, ${s.removed} removed`);
-  out.push(`names changed   ${s.namesChanged.join(', ') || '-'}`);
-  out.push(`names failed    ${s.namesFailed.join(', ') || '-'}`);
-  out.push(`targets failed  ${s.targetsFailed.join(', ') || '-'}`);
-  out.push(
-    `audit chain     ${s.chain.verified ? 'verified' : `BROKEN: ${s.chain.problem ?? ''}`} (${s.chain.entries} entries, head ${s.chain.head.slice(0, 16)}…)`,
-  );
+  for (const i of items) out.push(`${i.label.padEnd(width)}${i.value}`);
   out.push('');
   if (model.rows.length === 0) {
-    out.push('No address entered or left a list in this period.');
+    out.push(NO_CHANGES);
   } else {
-    const header = ['time (UTC)', 'target', 'list', 'action', 'address', 'reason', 'names'];
+    const header = ['time (UTC)', 'target', 'list', 'action', 'address', 'reason', 'names', 'detail'];
     const body = model.rows.map((r) => [
-      r.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+      shortTime(r.at),
       r.target,
       r.list,
       r.action === 'added' ? '+ added' : '- removed',
       r.address,
       r.reason,
-      r.names.join(',') || '-',
+      shownNames(r, ','),
+      r.detail ?? '',
     ]);
     out.push(...table([header, ...body]));
+  }
+  out.push('', `${LISTS_TITLE}:`);
+  if (model.lists.length === 0) out.push('  no list');
+  for (const c of model.lists) {
+    out.push(listHeading(c));
+    if (c.addresses.length > 0)
+      out.push(
+        ...table(c.addresses.map((a) => [a.address, shownNames(a, ','), `since ${shortTime(a.since)}`])).map(
+          (line) => `  ${line}`,
+        ),
+      );
   }
   return `${out.join('\n')}\n`;
 }

@@ -1,3 +1,4 @@
+import { sortByAddress, within, type Address } from '../address.js';
 import type { Db } from './db.js';
 
 export interface PresenceRow {
@@ -21,6 +22,17 @@ export interface FailureRow {
   count: number;
 }
 
+/** An uninterrupted run of the same negative answer (NXDOMAIN, NODATA) for a name and family. */
+export interface NegativeRow {
+  name: string;
+  family: string;
+  outcome: 'nxdomain' | 'nodata';
+  detail: string | null;
+  first_at: string;
+  last_at: string;
+  count: number;
+}
+
 export interface HeldRow {
   target: string;
   list: string;
@@ -35,6 +47,7 @@ export interface NameHistory {
   name: string;
   presence: (PresenceRow & { shared_with: string[] })[];
   failures: FailureRow[];
+  negative: NegativeRow[];
 }
 
 export interface AddressHistory {
@@ -62,12 +75,23 @@ export function nameHistory(db: Db, name: string, since: string): NameHistory {
   const failures = db
     .prepare('SELECT * FROM failures WHERE name = ? AND last_at >= ? ORDER BY first_at')
     .all(name, since) as FailureRow[];
+  const negative = db
+    .prepare(
+      'SELECT name, family, outcome, detail, first_at, last_at, count FROM negative_answers WHERE name = ? AND last_at >= ? ORDER BY first_at, family',
+    )
+    .all(name, since) as NegativeRow[];
   return {
     kind: 'name',
     name,
     presence: presence.map((p) => ({ ...p, shared_with: sharing(db, p) })),
     failures,
+    negative,
   };
+}
+
+/** Whether the name was ever looked up (the latest lookup of each name is kept for good). */
+export function everLookedUp(db: Db, name: string): boolean {
+  return db.prepare('SELECT 1 FROM lookups WHERE name = ? LIMIT 1').get(name) !== undefined;
 }
 
 /** Which names produced an address, and when it entered and left which list on which target. */
@@ -103,4 +127,29 @@ export function addressHistory(db: Db, address: string, since: string): AddressH
     }
   }
   return { kind: 'address', address, presence, held: held.filter((h) => (h.removed_at ?? '9999') >= since) };
+}
+
+export interface PrefixHistory {
+  kind: 'prefix';
+  prefix: string;
+  /** Every address inside the prefix that a name answered with or a list held in the period. */
+  addresses: AddressHistory[];
+}
+
+/**
+ * The history of each address inside a prefix. Addresses are stored as text, so the candidates are
+ * read once from where addresses occur (answers, the audit log, what lists hold) and matched here.
+ */
+export function prefixHistory(db: Db, prefix: Address, since: string): PrefixHistory {
+  const texts = db
+    .prepare('SELECT address FROM presence UNION SELECT address FROM audit UNION SELECT address FROM applied')
+    .pluck()
+    .all() as string[];
+  const addresses = sortByAddress(
+    texts.filter((text) => within(text, prefix)),
+    (text) => text,
+  )
+    .map((text) => addressHistory(db, text, since))
+    .filter((h) => h.presence.length > 0 || h.held.length > 0);
+  return { kind: 'prefix', prefix: prefix.text, addresses };
 }

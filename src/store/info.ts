@@ -10,7 +10,17 @@ export interface DbInfo {
   oldest: { presence: string | null; audit: string | null; run: string | null };
 }
 
-const TABLES = ['runs', 'lookups', 'presence', 'failures', 'applied', 'pushes', 'audit', 'audit_checkpoints'];
+const TABLES = [
+  'runs',
+  'lookups',
+  'presence',
+  'failures',
+  'negative_answers',
+  'applied',
+  'pushes',
+  'audit',
+  'audit_checkpoints',
+];
 
 function size(path: string): number {
   try {

@@ -1,6 +1,6 @@
 import type { Family } from '../address.js';
 import type { NameStatus, Sighting } from '../planner/types.js';
-import { isSuccess, type LookupResult } from '../resolver/types.js';
+import { isSuccess, type LookupResult, type Outcome } from '../resolver/types.js';
 import { stmt, type Db } from './db.js';
 
 interface LookupRow {
@@ -27,7 +27,8 @@ export interface LookupRecorder {
 /**
  * Records the lookups of one pass as they finish: extends the presence interval of every address
  * that was also in the previous successful answer, opens a new interval for the others, and keeps
- * failure intervals. Each (name, family) is recorded once per pass.
+ * intervals of failures and of negative answers (NXDOMAIN, NODATA). Each (name, family) is
+ * recorded once per pass.
  */
 export function lookupRecorder(db: Db): LookupRecorder {
   // The previous answer's time is looked up inside the UPDATE: reading every name's previous
@@ -44,18 +45,9 @@ export function lookupRecorder(db: Db): LookupRecorder {
     `INSERT INTO presence (name, family, address, first_seen, last_seen, ttl, resolver, chain)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const lastFailure = stmt(
-    db,
-    'SELECT id, outcome, last_at FROM failures WHERE name = ? AND family = ? ORDER BY id DESC LIMIT 1',
-  );
-  const continueFailure = stmt(
-    db,
-    'UPDATE failures SET last_at = ?, count = count + 1, detail = ? WHERE id = ?',
-  );
-  const openFailure = stmt(
-    db,
-    'INSERT INTO failures (name, family, outcome, detail, first_at, last_at, count) VALUES (?, ?, ?, ?, ?, ?, 1)',
-  );
+  const failures = intervalLog(db, 'failures');
+  // Rare (a misspelt or vanished name), so the extra statements cost a sync of live names nothing.
+  const negatives = intervalLog(db, 'negative_answers');
   // Positional parameters: binding named ones costs an object per lookup. An UPDATE, and an INSERT
   // only for a name never looked up before, costs half of an INSERT … ON CONFLICT DO UPDATE. A
   // failure keeps the last success and starts failing_since unless it runs already; a success
@@ -117,15 +109,13 @@ export function lookupRecorder(db: Db): LookupRecorder {
           if (changed === 0)
             open.run(result.name, result.family, a.address, now, now, a.ttl, result.resolver, chain);
         }
-      } else {
-        const last = lastFailure.get(result.name, result.family) as
-          { id: number; outcome: string; last_at: string } | undefined;
-        const prev = lastAttempt.get(result.name, result.family) as { last_attempt: string } | undefined;
-        if (last && last.outcome === result.outcome && prev && last.last_at === prev.last_attempt) {
-          continueFailure.run(now, detail, last.id);
-        } else {
-          openFailure.run(result.name, result.family, result.outcome, detail, now, now);
-        }
+      }
+      const log = lastSuccess ? (isNegative(result.outcome) ? negatives : undefined) : failures;
+      if (log) {
+        const prev = unknown
+          ? undefined
+          : (lastAttempt.get(result.name, result.family) as { last_attempt: string } | undefined);
+        log(result, now, detail, prev?.last_attempt);
       }
       const updated = unknown
         ? 0
@@ -156,6 +146,38 @@ export function lookupRecorder(db: Db): LookupRecorder {
           chain,
         );
     },
+  };
+}
+
+const isNegative = (outcome: Outcome) => outcome === 'nxdomain' || outcome === 'nodata';
+
+/**
+ * Intervals of one outcome per name and family (failures, negative answers): a lookup ending as
+ * the previous lookup of the same name and family did continues that interval; any other answer in
+ * between starts a new one. Must be called before the lookup's own state is updated.
+ */
+function intervalLog(
+  db: Db,
+  table: 'failures' | 'negative_answers',
+): (result: LookupResult, now: string, detail: string | null, previousAttempt: string | undefined) => void {
+  const latest = stmt(
+    db,
+    `SELECT id, outcome, last_at FROM ${table} WHERE name = ? AND family = ? ORDER BY id DESC LIMIT 1`,
+  );
+  const extend = stmt(db, `UPDATE ${table} SET last_at = ?, count = count + 1, detail = ? WHERE id = ?`);
+  const open = stmt(
+    db,
+    `INSERT INTO ${table} (name, family, outcome, detail, first_at, last_at, count) VALUES (?, ?, ?, ?, ?, ?, 1)`,
+  );
+  return (result, now, detail, previousAttempt) => {
+    const last =
+      previousAttempt === undefined
+        ? undefined
+        : (latest.get(result.name, result.family) as
+            { id: number; outcome: string; last_at: string } | undefined);
+    if (last && last.outcome === result.outcome && last.last_at === previousAttempt)
+      extend.run(now, detail, last.id);
+    else open.run(result.name, result.family, result.outcome, detail, now, now);
   };
 }
 

@@ -5,6 +5,7 @@ export interface PruneResult {
   audit: number;
   presence: number;
   failures: number;
+  negativeAnswers: number;
   pushes: number;
   runs: number;
 }
@@ -37,6 +38,7 @@ export function prune(db: Db, cutoff: Date, now: Date): PruneResult {
       }
       const presence = db.prepare('DELETE FROM presence WHERE last_seen < ?').run(c).changes;
       const failures = db.prepare('DELETE FROM failures WHERE last_at < ?').run(c).changes;
+      const negativeAnswers = db.prepare('DELETE FROM negative_answers WHERE last_at < ?').run(c).changes;
       const pushes = db.prepare('DELETE FROM pushes WHERE at < ?').run(c).changes;
       const runs = db
         .prepare(
@@ -44,7 +46,7 @@ export function prune(db: Db, cutoff: Date, now: Date): PruneResult {
          AND id NOT IN (SELECT run_id FROM pushes) AND id NOT IN (SELECT run_id FROM audit)`,
         )
         .run(c).changes;
-      return { cutoff: c, audit, presence, failures, pushes, runs };
+      return { cutoff: c, audit, presence, failures, negativeAnswers, pushes, runs };
     })
     .immediate();
 }

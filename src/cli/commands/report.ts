@@ -1,7 +1,7 @@
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConfigError, ExitCode } from '../../errors.js';
 import { buildReport } from '../../report/model.js';
+import { checkOutputPath, writeReportFile } from '../../report/output.js';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from '../../report/render.js';
 import { parseInstant } from '../../time.js';
 import { collect, Context, exitWith } from '../context.js';
@@ -37,6 +37,11 @@ export function registerReport(program: Command): void {
         const now = ctx.clock();
         const since = parseInstant(opts.since, now, '--since');
         const until = opts.until ? parseInstant(opts.until, now, '--until') : now;
+        if (since > until)
+          throw new ConfigError(
+            `--since ${opts.since} (${since.toISOString()}) is after --until ${opts.until ?? 'now'} (${until.toISOString()}): the period is reversed`,
+          );
+        if (opts.output) checkOutputPath(opts.output);
         const db = ctx.openReadonly();
         try {
           const model = buildReport(
@@ -45,9 +50,10 @@ export function registerReport(program: Command): void {
             until,
             { target: opts.target, list: opts.list, name: opts.name },
             now,
+            ctx.loadConfig(),
           );
           const text = renderReport(model, format);
-          if (opts.output) writeFileSync(opts.output, text, { mode: 0o600 });
+          if (opts.output) writeReportFile(opts.output, text);
           else ctx.print(text);
           return model.summary.chain.verified ? ExitCode.ok : ExitCode.failed;
         } finally {

@@ -26,6 +26,7 @@ export function registerSystemd(program: Command): void {
           watch: opts.watch ?? false,
           exec: defaultExec(packageRoot()),
         });
+        for (const w of units.warnings) ctx.log.warn(w);
         if (ctx.json) return void ctx.printJson(units);
         const where = opts.user ? '~/.config/systemd/user' : '/etc/systemd/system';
         const out = [`# ---- ${where}/dnsfence.service ----`, units.service];

@@ -1,4 +1,4 @@
--- dnsfence schema, version 5: where each list lives on each target, and what was left behind.
+-- dnsfence schema, version 6: where each list lives on each target, and what was left behind.
 -- A list's place on a target (an nft table and its sets, a folder's file, a router's list, an
 -- alias) and the list's settings as last applied. When the configuration moves a list (another
 -- table or folder, a renamed target or list) or changes what it must hold (retention, names,

@@ -1,0 +1,66 @@
+import type { ConfigSpan, ListContent, ReportModel, ReportRow } from './model.js';
+
+/** One line of the report's summary, worded once for every format that shows a summary. */
+export interface SummaryItem {
+  label: string;
+  value: string;
+  status?: 'ok' | 'bad';
+}
+
+/** `2026-11-28T05:00:00.000Z` → `2026-11-28 05:00:00Z`. */
+export const shortTime = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+
+const joined = (values: string[]) => values.join(', ') || '-';
+
+/** A row's or entry's names as shown to people: its DNS names, and `static` for a static entry. */
+export function shownNames(entry: Pick<ReportRow, 'names' | 'static'>, separator = ', '): string {
+  return [...entry.names, ...(entry.static ? ['static'] : [])].join(separator) || '-';
+}
+
+function configValue(spans: ConfigSpan[], hash: (h: string) => string): string {
+  if (spans.length === 0) return '- (no run in this period)';
+  if (spans.length === 1) return hash((spans[0] as ConfigSpan).hash);
+  const parts = spans.map((s, i) => {
+    if (i === 0) return `${hash(s.hash)} (until ${shortTime(s.until)})`;
+    if (i === spans.length - 1) return `${hash(s.hash)} (from ${shortTime(s.from)})`;
+    return `${hash(s.hash)} (from ${shortTime(s.from)} until ${shortTime(s.until)})`;
+  });
+  return `changed in the period: ${parts.join(', ')}`;
+}
+
+/** Hashes in full for documents (md, html); shortened for the terminal. */
+export function summaryItems(model: ReportModel, hashes: 'full' | 'short'): SummaryItem[] {
+  const s = model.summary;
+  const hash = (h: string) => (hashes === 'full' ? h : `${h.slice(0, 16)}…`);
+  const f = model.filters;
+  const filters = [
+    ...(f.target ?? []).map((t) => `target ${t}`),
+    ...(f.list ?? []).map((l) => `list ${l}`),
+    ...(f.name ?? []).map((n) => `name ${n}`),
+  ];
+  return [
+    ...(filters.length > 0 ? [{ label: 'filters', value: filters.join(', ') }] : []),
+    { label: 'runs', value: `${s.runs}, ${s.failedRuns} failed, ${s.degradedRuns} degraded` },
+    { label: 'config hash', value: configValue(s.config, hash) },
+    { label: 'changes', value: `${s.added} added, ${s.removed} removed` },
+    { label: 'names changed', value: joined(s.namesChanged) },
+    { label: 'names failed', value: joined(s.namesFailed) },
+    { label: 'names without address', value: joined(s.namesWithoutAddress) },
+    { label: 'targets failed', value: joined(s.targetsFailed) },
+    {
+      label: 'audit chain',
+      value: `${s.chain.verified ? 'verified' : `BROKEN: ${s.chain.problem ?? ''}`} (${s.chain.entries} entries, head ${hash(s.chain.head)})`,
+      status: s.chain.verified ? 'ok' : 'bad',
+    },
+  ];
+}
+
+export const NO_CHANGES = 'No address entered or left a list in this period.';
+
+/** `local/web: 3 addresses`, `local/web: empty`. */
+export function listHeading(c: ListContent): string {
+  const n = c.addresses.length;
+  return `${c.target}/${c.list}: ${n === 0 ? 'empty' : `${n} address${n === 1 ? '' : 'es'}`}`;
+}
+
+export const LISTS_TITLE = 'Lists now, as the audit log records them';

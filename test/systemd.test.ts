@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cronSchedule } from '../src/scheduling/systemd.js';
+import { cli, tempDir } from './helpers.js';
+
+let dir: ReturnType<typeof tempDir>;
+
+beforeEach(() => {
+  dir = tempDir();
+});
+
+afterEach(() => dir.cleanup());
+
+function writeConfig(folder: string): string {
+  const path = join(folder, 'dnsfence.yaml');
+  writeFileSync(
+    path,
+    'resolvers: ["127.0.0.1:53"]\nlists:\n  web:\n    names: [www.test.example]\ntargets:\n  export:\n    type: file\n    dir: lists\n',
+  );
+  return path;
+}
+
+const warnings = (stderr: string) => stderr.split('\n').filter(Boolean);
+
+describe('systemd --interval', () => {
+  it('an interval cron cannot repeat evenly: one warning, and a cron line for the nearest even one', async () => {
+    const config = writeConfig(dir.path);
+    const r = await cli(['-c', config, 'systemd', '--user', '--interval', '7min']);
+    expect(r.code).toBe(0);
+    expect(warnings(r.stderr)).toEqual([
+      'warn: --interval 7m: cron cannot repeat that evenly, so the cron line runs every 6min; use 6min or 10min for an even schedule (the timer runs every 7m)',
+    ]);
+    expect(r.stdout).toMatch(
+      /^# every 6min: cron cannot repeat every 7m evenly\n\*\/6 \* \* \* \* \S+node /m,
+    );
+    expect(r.stdout).not.toContain('*/7');
+    // The timer repeats it evenly from the last run.
+    expect(r.stdout).toMatch(/^OnUnitActiveSec=420s$/m);
+    const even = await cli(['-c', config, 'systemd', '--user', '--interval', '10min']);
+    expect(even.stderr).toBe('');
+    expect(even.stdout).toMatch(/^\*\/10 \* \* \* \* \S+node /m);
+  });
+
+  it('picks the nearest even schedule in minutes, hours or days', () => {
+    const minutes = (m: number) => m * 60_000;
+    expect(cronSchedule(minutes(5))).toEqual({ time: '*/5 * * * *', minutes: 5 });
+    expect(cronSchedule(minutes(60))).toEqual({ time: '0 * * * *', minutes: 60 });
+    expect(cronSchedule(minutes(180))).toEqual({ time: '0 */3 * * *', minutes: 180 });
+    expect(cronSchedule(minutes(1440))).toEqual({ time: '0 0 * * *', minutes: 1440 });
+    expect(cronSchedule(minutes(7))).toMatchObject({ time: '*/6 * * * *' });
+    expect(cronSchedule(minutes(25)).warning).toMatch(/runs every 20min; use 20min or 30min /);
+    expect(cronSchedule(minutes(45)).warning).toMatch(/runs every 30min; use 30min or 1h /);
+    expect(cronSchedule(minutes(300))).toMatchObject({ time: '0 */4 * * *' });
+    expect(cronSchedule(minutes(300)).warning).toMatch(/use 4h or 6h /);
+    expect(cronSchedule(minutes(2880)).warning).toMatch(/runs every 1d; use 1d for an even schedule/);
+    expect(cronSchedule(90_000).warning).toMatch(/^--interval 1m30s: .* every 1min; use 1min or 2min /);
+  });
+});
+
+describe('systemd and private /tmp', () => {
+  it('warns in one line when the config or database is where PrivateTmp=yes hides it', async () => {
+    const config = writeConfig(dir.path);
+    const r = await cli(['-c', config, 'systemd']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^PrivateTmp=yes$/m);
+    expect(warnings(r.stderr)).toEqual([
+      `warn: ${config}, ${join(dir.path, 'dnsfence.db')}, ${join(dir.path, 'lists')}: the service gets a private, empty /tmp, /var/tmp and /dev/shm (PrivateTmp=yes, PrivateDevices=yes) and would not find what is there; move the configuration to /etc/dnsfence and the database and list files to /var/lib/dnsfence`,
+    ]);
+    // A user unit has no private /tmp.
+    expect((await cli(['-c', config, 'systemd', '--user'])).stderr).toBe('');
+    const watch = await cli(['-c', config, 'systemd', '--watch']);
+    expect(warnings(watch.stderr)).toHaveLength(1);
+  });
+
+  it('says nothing for a configuration elsewhere', async () => {
+    const home = mkdtempSync(join(homedir(), '.dnsfence-test-'));
+    try {
+      const r = await cli(['-c', writeConfig(home), 'systemd']);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe('');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
