@@ -1,5 +1,5 @@
 import type { Family } from '../src/address.js';
-import type { Change } from '../src/planner/types.js';
+import type { Change } from '../src/model/change.js';
 import type { Place } from '../src/store/placements.js';
 
 /** A list as the target knows it: the configured name and the name on the firewall. */

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NftablesAdapter, chooseStrategy } from '../adapters/nftables/index.js';
 import type { ListUpdate } from '../adapters/types.js';
 import type { NftablesTargetConfig } from '../src/config/types.js';
-import type { Change } from '../src/planner/types.js';
+import type { Change } from '../src/model/change.js';
 import { netns, setElements } from './helpers.js';
 
 let ns: ReturnType<typeof netns>;

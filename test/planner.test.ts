@@ -4,7 +4,7 @@ import type { ListConfig } from '../src/config/types.js';
 import { desiredList } from '../src/planner/desired.js';
 import { diffList } from '../src/planner/diff.js';
 import { applySafety } from '../src/planner/safety.js';
-import type { NameStatus, Sighting } from '../src/planner/types.js';
+import type { NameStatus, Sighting } from '../src/model/observation.js';
 import { familyOf } from '../src/address.js';
 
 const H = 3_600_000;

@@ -2,7 +2,7 @@ import { familyOf, parseAddress, type Family } from '../../src/address.js';
 import { readSecret } from '../../src/config/secrets.js';
 import type { MikrotikTargetConfig } from '../../src/config/types.js';
 import { UserError } from '../../src/errors.js';
-import type { Change } from '../../src/planner/types.js';
+import type { Change } from '../../src/model/change.js';
 import type { Place } from '../../src/store/placements.js';
 import type { Adapter, ApplyResult, ListRef, ListUpdate } from '../types.js';
 import { RouterOsSession, TrapError, type Row } from './session.js';

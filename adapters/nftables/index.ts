@@ -1,7 +1,7 @@
 import { familyOf, sortAddresses, type Family } from '../../src/address.js';
 import type { NftablesTargetConfig } from '../../src/config/types.js';
 import { UserError } from '../../src/errors.js';
-import type { Change } from '../../src/planner/types.js';
+import type { Change } from '../../src/model/change.js';
 import type { Place } from '../../src/store/placements.js';
 import type { Adapter, ApplyResult, ListRef, ListUpdate } from '../types.js';
 import { nftFailure, runNft } from './command.js';

@@ -1,4 +1,4 @@
-import type { Change } from '../planner/types.js';
+import type { Change } from '../model/change.js';
 import type { SyncResult } from '../sync/engine.js';
 
 export function changeLine(c: Change): string {

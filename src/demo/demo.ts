@@ -8,7 +8,7 @@ import { renderReport } from '../report/render.js';
 import { openDatabase } from '../store/db.js';
 import { migrate } from '../store/migrate.js';
 import { runSync } from '../sync/engine.js';
-import type { Change } from '../planner/types.js';
+import type { Change } from '../model/change.js';
 import type { ReportModel } from '../report/model.js';
 import { ZoneServer } from './dns-server.js';
 import { changeLine } from '../cli/format.js';

@@ -2,7 +2,8 @@ import { parseAddress } from '../address.js';
 import ipaddr from 'ipaddr.js';
 import type { ListConfig } from '../config/types.js';
 import { droppedAnswer } from './hygiene.js';
-import type { DesiredEntry, DesiredList, ExcludedEntry, NameStatus, Sighting } from './types.js';
+import type { NameStatus, Sighting } from '../model/observation.js';
+import type { DesiredEntry, DesiredList, ExcludedEntry } from './types.js';
 import { formatDuration } from '../time.js';
 
 export interface DesiredInput {

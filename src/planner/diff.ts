@@ -1,5 +1,6 @@
 import { sortByAddress, type Family } from '../address.js';
-import type { Change, DesiredList } from './types.js';
+import type { Change } from '../model/change.js';
+import type { DesiredList } from './types.js';
 
 export interface Applied {
   names: string[];

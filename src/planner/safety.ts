@@ -1,4 +1,4 @@
-import type { Change } from './types.js';
+import type { Change } from '../model/change.js';
 import type { ListDiff } from './diff.js';
 
 export interface SafetyVerdict {

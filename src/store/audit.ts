@@ -1,4 +1,4 @@
-import type { Change } from '../planner/types.js';
+import type { Change } from '../model/change.js';
 import { sha256Hex } from '../sha256.js';
 import { stmt, type Db } from './db.js';
 

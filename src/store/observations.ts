@@ -1,5 +1,5 @@
 import type { Family } from '../address.js';
-import type { NameStatus, Sighting } from '../planner/types.js';
+import type { NameStatus, Sighting } from '../model/observation.js';
 import { isSuccess, type LookupResult, type Outcome } from '../resolver/types.js';
 import { stmt, type Db } from './db.js';
 

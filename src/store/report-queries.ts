@@ -1,6 +1,6 @@
 import type { AuditEntry } from './audit.js';
 import type { Db } from './db.js';
-import type { PushOutcome, RunOutcome } from './runs.js';
+import type { PushOutcome, RunOutcome } from '../model/run.js';
 
 // What the auditors' report reads from the store. Periods are inclusive, in UTC ISO 8601 text.
 

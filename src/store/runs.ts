@@ -1,7 +1,6 @@
 import type { Db } from './db.js';
 
-export type RunOutcome = 'running' | 'ok' | 'degraded' | 'failed' | 'interrupted';
-export type PushOutcome = 'ok' | 'unchanged' | 'failed' | 'held' | 'partial';
+import type { PushOutcome, RunOutcome } from '../model/run.js';
 
 export interface RunRow {
   id: number;

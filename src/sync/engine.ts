@@ -5,7 +5,8 @@ import { ConfigError, errorMessage, ExitCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { diffList, type ListDiff } from '../planner/diff.js';
 import { applySafety } from '../planner/safety.js';
-import type { Change, DesiredList } from '../planner/types.js';
+import type { DesiredList } from '../planner/types.js';
+import type { Change } from '../model/change.js';
 import { isSuccess, type LookupResult } from '../resolver/types.js';
 import { loadApplied } from '../store/applied.js';
 import {
@@ -25,7 +26,8 @@ import { appendAudit } from '../store/audit.js';
 import { deferringFlush, type Db } from '../store/db.js';
 import { lookupRecorder, PresenceReader, recordLookups } from '../store/observations.js';
 import { computeDesired, horizonOf } from './desired-from-store.js';
-import { beginRun, finishRun, recordPush, type PushOutcome, type RunOutcome } from '../store/runs.js';
+import { beginRun, finishRun, recordPush } from '../store/runs.js';
+import { type PushOutcome, type RunOutcome } from '../model/run.js';
 import type { Clock } from '../time.js';
 import { questionsOf, resolveAll } from './resolve-all.js';
 

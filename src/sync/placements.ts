@@ -2,7 +2,8 @@ import { parseAddress, type Address } from '../address.js';
 import { stableJson } from '../config/load.js';
 import type { ListConfig } from '../config/types.js';
 import type { Applied, ListDiff } from '../planner/diff.js';
-import type { Change, DesiredList } from '../planner/types.js';
+import type { DesiredList } from '../planner/types.js';
+import type { Change } from '../model/change.js';
 import type { Placement } from '../store/placements.js';
 import { formatDuration } from '../time.js';
 

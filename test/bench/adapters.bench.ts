@@ -3,7 +3,7 @@ import { expect, it } from 'vitest';
 import { MikrotikAdapter } from '../../adapters/mikrotik/index.js';
 import { OpnsenseAdapter } from '../../adapters/opnsense/index.js';
 import type { ListUpdate } from '../../adapters/types.js';
-import type { Change } from '../../src/planner/types.js';
+import type { Change } from '../../src/model/change.js';
 import { FakeOpnsense } from '../fakes/opnsense.js';
 import { FakeRouterOS } from '../fakes/routeros.js';
 import { selfSignedCert, tempDir } from '../helpers.js';
