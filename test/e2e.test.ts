@@ -45,7 +45,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await zone.stop();
-  ns.cleanup();
+  ns?.cleanup(); // undefined when netns() refused (not root)
 });
 
 beforeEach(() => {

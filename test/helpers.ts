@@ -68,15 +68,24 @@ export async function startZone(): Promise<{ zone: ZoneServer; spec: ResolverSpe
 }
 
 /**
- * A private network namespace for real `nft`: tests never touch the host's ruleset.
- * Needs root (CI runs as root); nothing is skipped without it.
+ * Private namespaces (network, mount) need root. Without it the tests that use one fail on this one
+ * line rather than on EPERM from deep inside `ip` or `unshare`; nothing is skipped.
  */
+export function requireRoot(what: string): void {
+  if (process.geteuid?.() === 0) return;
+  const error = new Error(`needs root: run as root (${what})`);
+  error.stack = error.message; // the line says it all: no trace into this helper
+  throw error;
+}
+
+/** A private network namespace for real `nft`: tests never touch the host's ruleset. */
 export function netns(): {
   name: string;
   nft: string[];
   exec(args: string[], stdin?: string): string;
   cleanup(): void;
 } {
+  requireRoot('ip netns');
   const name = `dnsfence-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   execFileSync('ip', ['netns', 'add', name]);
   const nft = ['ip', 'netns', 'exec', name, 'nft'];

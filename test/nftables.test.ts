@@ -11,7 +11,7 @@ let ns: ReturnType<typeof netns>;
 beforeAll(() => {
   ns = netns();
 });
-afterAll(() => ns.cleanup());
+afterAll(() => ns?.cleanup()); // undefined when netns() refused (not root)
 
 function adapter(over: Partial<NftablesTargetConfig> = {}): NftablesAdapter {
   return new NftablesAdapter({

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ZoneServer } from '../../src/demo/dns-server.js';
-import { cli, startZone, tempDir } from '../helpers.js';
+import { cli, requireRoot, startZone, tempDir } from '../helpers.js';
 import { listSet, prng, record, repeat, recordSecretScan } from './campaign.js';
 
 let zone: ZoneServer;
@@ -52,6 +52,7 @@ const list = () => listSet(join(dir.path, 'lists', 'web.txt'));
  * host. Asynchronously: the DNS server the CLI asks lives in this process's event loop.
  */
 async function inMountNamespace(script: string): Promise<void> {
+  requireRoot('unshare -m');
   const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
