@@ -129,6 +129,7 @@ describe('installing from npm pack', () => {
     const migrations = readdirSync(join(ROOT, 'migrations')).map((m) => `migrations/${m}`);
     expect(files).toEqual(
       [
+        'LICENSE',
         'README.md',
         'package.json',
         'bin/dnsfence.cjs',

@@ -124,7 +124,9 @@ targets:
     print('\n' + renderReport(model, 'text'));
     print(`The list files are in ${join(dir, 'lists')}; for example i2n_https.txt:\n`);
     print(readFileSync(join(dir, 'lists', 'i2n_https.txt'), 'utf8'));
-    print(`Try: npx dnsfence -c ${configPath} status   (or report --format csv, audit verify)`);
+    print(
+      `Try: dnsfence -c ${configPath} status   (or report --format csv, audit verify; npx dnsfence in the clone)`,
+    );
     return { folder: dir, rounds, report: model };
   } finally {
     db.close();

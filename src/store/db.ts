@@ -19,7 +19,7 @@ function nativeBinding(): string {
       .replace(/package\.json$/, 'build/Release/better_sqlite3.node');
     if (!existsSync(file))
       throw new UserError(
-        `${file}: better-sqlite3's compiled module is missing (run npm rebuild better-sqlite3)`,
+        `${file}: better-sqlite3's compiled module is missing (reinstall dnsfence, or run npm rebuild better-sqlite3 in ${file.replace(/\/node_modules\/better-sqlite3\/.*$/, '')})`,
       );
     addon = file;
   }
