@@ -1,5 +1,9 @@
+import type { z } from 'zod';
 import type { Family } from '../src/address.js';
+import type { PortSpec } from '../src/config/profiles.js';
+import type { TargetConfig, TargetSettingsContext } from '../src/config/types.js';
 import type { Change } from '../src/model/change.js';
+import type { Operation, TargetPlan } from '../src/planner/target.js';
 import type { Place } from '../src/store/placements.js';
 
 /** A list as the target knows it: the configured name and the name on the firewall. */
@@ -8,57 +12,104 @@ export interface ListRef {
   remote: string;
 }
 
-/** What one list on one target must change; `desired` is the full content for whole-object APIs. */
-export interface ListUpdate extends ListRef {
-  add: Change[];
-  remove: Change[];
-  desired: string[];
-  /** Entries that stay but whose recorded DNS names changed (targets that label entries). */
-  relabel: { address: string; names: string[] }[];
+/** What a target holds of one list, as read. */
+export interface ListState {
+  /** Entries dnsfence owns there, normalised. */
+  owned: ReadonlySet<string>;
+  /** Addresses held by entries dnsfence does not own (hand-made, dynamic): present, never written. */
+  foreign?: ReadonlySet<string>;
+  /** For targets that record the DNS names behind an entry (RouterOS comments): names per owned address. */
+  labels?: ReadonlyMap<string, readonly string[]>;
+}
+
+/**
+ * What one read of a target found: per list, and whatever else of the target's own that applying
+ * a plan needs (entry IDs, the sets that exist, tables still to refresh). A value: an adapter keeps
+ * nothing between `read` and `apply`.
+ */
+export interface Snapshot<D = unknown> {
+  lists: ReadonlyMap<string, ListState>;
+  detail: D;
+  /** What the read noticed that the admin should hear about (a check it could not make). */
+  warnings: string[];
 }
 
 export interface ApplyResult {
   /** Changes the firewall confirmed. Only these reach the audit log. */
   applied: Change[];
-  /** Set when some or all changes were not applied. */
+  /** The plan's own operations the target confirmed. */
+  done: Operation[];
+  /** Set when some or all of the plan was not applied. */
   error?: string;
-  /** Warnings about what was applied (e.g. saved, but not active yet). */
+  /** What the admin should know about what was applied (saved, but not active yet). */
   messages?: string[];
 }
 
 /**
- * A firewall, reduced to what the core needs (STYLE.md): read what we own, apply changes,
- * say what was applied. Connection handling, login, TLS and retries stay inside.
+ * A firewall, reduced to what the core needs: read what dnsfence owns, apply a plan, say what
+ * the firewall confirmed. Connection handling, login, TLS and retries stay inside. Everything
+ * `apply` needs comes with the plan, so preview and push are the same value.
  */
-export interface Adapter {
+export interface Adapter<D = unknown> {
   readonly target: string;
-  /** Address families this target holds. */
-  readonly families: readonly Family[];
   /** Warnings found while setting up (secret file modes, plain http, …). */
-  readonly warnings?: readonly string[];
+  readonly warnings: readonly string[];
   /** False for an address this target cannot hold (an OPNsense host alias holds no prefixes). */
   accepts?(address: string): boolean;
-  /**
-   * True when the firewall still has work from an earlier write to finish (a pf refresh OPNsense
-   * skipped): the sync then calls `apply([])` even without changes.
-   */
-  pending?(): boolean;
-  /** Addresses a list holds in entries dnsfence does not own (hand-made, dynamic): they count as present. */
-  foreign?(list: string): ReadonlySet<string>;
-  /** For targets that record the DNS names behind an entry (RouterOS comments): the names per owned address. */
-  labels?(list: string): ReadonlyMap<string, string[]>;
   /** Where a list lives on this target, in words, with the command that removes it there. */
   place(ref: ListRef): Place;
-  /** Owned entries per list (keyed by the configured list name), normalised. Throws UserError. */
-  read(lists: ListRef[]): Promise<Map<string, Set<string>>>;
+  /** What the target holds of these lists. Throws TargetError. */
+  read(lists: readonly ListRef[]): Promise<Snapshot<D>>;
   /**
-   * True when `read` is local and holds nothing open (nft, a file): the sync then reads while DNS
-   * is still resolving. A firewall reached over the network is read after resolution, so that no
-   * session idles through slow lookups and the read is as fresh as possible.
+   * The target's own work beyond adding and removing entries, from what was read and what the
+   * lists will change: creating a missing set, relabelling, removing duplicates, a refresh still
+   * pending. Pure: the plan shows exactly what `apply` will do.
    */
-  readonly readsLocally?: boolean;
-  apply(updates: ListUpdate[]): Promise<ApplyResult>;
-  /** Read-only probe for `check`: one line on what was found. Throws UserError. */
+  operations?(snapshot: Snapshot<D>, plan: TargetPlan<D>): Operation[];
+  apply(plan: TargetPlan<D>): Promise<ApplyResult>;
+  /** Read-only probe for `check`: one line on what was found. Throws TargetError. */
   check(): Promise<string>;
   close(): Promise<void>;
+}
+
+/** What the rest of dnsfence needs to know about a configured target of some type. */
+export interface TargetTraits {
+  /** Address families the target holds. */
+  families: Family[];
+  /** One line: what and where it is (`table inet dnsfence via nft`). */
+  summary: string;
+  /**
+   * True when reading it is local and holds nothing open (nft, a file): a sync then reads it while
+   * DNS is still resolving. A firewall reached over the network is read after resolution, so that
+   * no session idles through slow lookups and the read is as fresh as possible.
+   */
+  local: boolean;
+  /** Folders it writes, for the service's write access. */
+  writes: string[];
+  /** Capabilities its commands need on this host (a local nft: CAP_NET_ADMIN). */
+  capabilities: string[];
+}
+
+/** What `rules --target` asks a type to word: each list with the ports it is for, and who needs it. */
+export interface RulesInput {
+  lists: { list: string; remote: string; ports: PortSpec[]; purpose: string }[];
+  /** Addresses or prefixes that need the access; empty for any source. */
+  sources: string[];
+}
+
+/**
+ * One kind of target, registered in adapters/registry.ts: everything dnsfence knows of it lives
+ * in its folder. Adding a type is a folder and a line in the registry.
+ */
+export interface TargetType<S = unknown> {
+  readonly type: string;
+  /** Its own keys (besides type, lists, timeout and max_remove), validated strictly. */
+  readonly schema: z.ZodObject<z.ZodRawShape>;
+  /** Typed settings from the validated keys: defaults filled in, paths resolved, secrets by reference. */
+  settings(raw: Record<string, unknown>, at: TargetSettingsContext): S;
+  describe(target: TargetConfig<S>): TargetTraits;
+  /** Rule lines for `rules --target`; a type without rules throws ConfigError saying what uses its lists. */
+  rules(target: TargetConfig<S>, input: RulesInput): string[];
+  /** The adapter. Client libraries are loaded here, not when the configuration is read. */
+  create(target: TargetConfig<S>): Promise<Adapter>;
 }

@@ -1,4 +1,4 @@
-/** Exit codes promised in PRODUCT.md section 2. */
+/** The exit codes dnsfence documents (README, docs/scheduling.md): scripts and timers rely on them. */
 export const ExitCode = {
   ok: 0,
   failed: 1,
@@ -32,4 +32,25 @@ export class ConfigError extends UserError {
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/**
+ * A failure on one target (cannot connect, refused a write, a set of the wrong type). The target
+ * is a field, not part of the message: it is named once, where the error is printed.
+ */
+export class TargetError extends UserError {
+  constructor(
+    readonly target: string,
+    message: string,
+    exitCode: ExitCode = ExitCode.failed,
+  ) {
+    super(message, exitCode);
+    this.name = 'TargetError';
+  }
+}
+
+/** The one line that says what went wrong: the target named in front when there is one. */
+export function describeError(err: unknown): string {
+  if (err instanceof TargetError) return `target ${err.target}: ${err.message}`;
+  return errorMessage(err);
 }

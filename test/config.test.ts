@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/config/load.js';
+import { TARGET_TYPES } from '../adapters/registry.js';
+import { parseConfig as parse } from '../src/config/load.js';
 import { readSecret } from '../src/config/secrets.js';
 import { ConfigError } from '../src/errors.js';
 import { parseResolver } from '../src/resolver/servers.js';
@@ -10,6 +11,7 @@ import { parseDuration } from '../src/time.js';
 import { tempDir } from './helpers.js';
 
 const FILE = '/etc/dnsfence/dnsfence.yaml';
+const parseConfig = (text: string, file: string) => parse(text, file, TARGET_TYPES);
 
 function error(yaml: string): string {
   try {
@@ -219,10 +221,10 @@ describe('configuration', () => {
     expect([...c.targets.get('one')!.lists]).toEqual([['a', 'a']]);
     const renamed = c.targets.get('renamed')!;
     expect([...renamed.lists]).toEqual([['b', 'partner-b']]);
-    expect(renamed.type === 'nftables' && renamed.nft).toEqual(['ssh', 'fw1', 'nft']);
-    expect(c.targets.get('all')!.type === 'file' && (c.targets.get('all') as { dir: string }).dir).toBe(
-      '/etc/dnsfence/out',
-    );
+    expect(renamed.type).toBe('nftables');
+    expect((renamed.settings as { nft: string[] }).nft).toEqual(['ssh', 'fw1', 'nft']);
+    expect(c.targets.get('all')!.type).toBe('file');
+    expect((c.targets.get('all')!.settings as { dir: string }).dir).toBe('/etc/dnsfence/out');
   });
 
   it('requires secrets by reference, never inline', () => {

@@ -400,9 +400,18 @@ describe('dnsfence sync, end to end', () => {
   it('reports in text, csv and json, and --json output parses', async () => {
     writeConfig();
     const s = await run('--json', 'sync');
-    const doc = JSON.parse(s.stdout) as { exit_code: number; targets: { changes: unknown[] }[] };
+    const doc = JSON.parse(s.stdout) as {
+      exit_code: number;
+      targets: {
+        target: string;
+        plan: { operations: { description: string }[] };
+        push: { applied: unknown[] };
+      }[];
+    };
     expect(doc.exit_code).toBe(0);
-    expect(doc.targets[0]!.changes).toHaveLength(4);
+    expect(doc.targets[0]!.push.applied).toHaveLength(4);
+    // What nft was asked to create, besides the entries, is part of the plan and of what was done.
+    expect(doc.targets[0]!.plan.operations.map((o) => o.description)).toContain(`create table inet ${table}`);
     const csv = await run('report', '--format', 'csv');
     expect(csv.stdout.split('\r\n')[0]).toBe(
       'time,target,list,action,address,names,reason,detail,run_id,seq',

@@ -5,7 +5,8 @@ import Database from 'better-sqlite3';
 import { recordTargetFaults, recordSecretScan } from './faults/campaign.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RouterOsSession } from '../adapters/mikrotik/session.js';
-import { MikrotikAdapter } from '../adapters/mikrotik/index.js';
+import { MikrotikAdapter } from '../adapters/mikrotik/adapter.js';
+import { change, planFor } from './plans.js';
 import type { ZoneServer } from '../src/demo/dns-server.js';
 import { FakeRouterOS } from './fakes/routeros.js';
 import { cli, selfSignedCert, startZone, tempDir, type CliRun } from './helpers.js';
@@ -134,10 +135,18 @@ describe('MikroTik adapter against a fake RouterOS', () => {
     await start();
     await run('sync');
     zone.set('www.example.com', { a: ['192.0.2.1', '198.51.100.1'], aaaa: ['2001:db8::1'], ttl: 60 });
+    // The plan shows the relabel the sync then performs, in the same words.
+    const relabel =
+      'edge  relabel 198.51.100.1 in web-allow: api.example.com → api.example.com,www.example.com';
+    const plan = await run('plan');
+    expect(plan.stdout).toContain(relabel);
+    expect(ros.commands.filter((c) => c[0] === '/ip/firewall/address-list/set')).toHaveLength(0);
     const r = await run('sync');
     expect(r.code).toBe(0);
+    expect(r.stdout).toContain(relabel);
     expect(entries('ip')).toContain('198.51.100.1 dnsfence api.example.com,www.example.com');
     expect(ros.commands.filter((c) => c[0] === '/ip/firewall/address-list/set')).toHaveLength(1);
+    expect((await run('plan')).stdout).toBe('edge: no changes\n');
   });
 
   it('removes expired entries and duplicates, keeping one', async () => {
@@ -147,7 +156,13 @@ describe('MikroTik adapter against a fake RouterOS', () => {
     ros.add('web-allow', '192.0.2.1/32', { comment: 'dnsfence www.example.com' });
     zone.set('api.example.com', { a: ['198.51.100.1'], ttl: 60 });
     await new Promise((r) => setTimeout(r, 1100));
+    // The clean-up of the duplicates is in the plan, as the sync then does it.
+    const plan = await run('plan');
+    expect(plan.stdout).toMatch(
+      /^edge {2}remove 2 duplicate entries of 192\.0\.2\.1 in web-allow \(\*\w+, \*\w+\)$/m,
+    );
     const r = await run('sync');
+    expect(r.stdout).toMatch(/^edge {2}remove 2 duplicate entries of 192\.0\.2\.1 in web-allow/m);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('edge  web  - 198.51.100.2  api.example.com  (expired');
     expect(entries('ip')).toEqual([
@@ -298,28 +313,23 @@ describe('RouterOS session (node-routeros with its defects mended)', () => {
     const adapter = new MikrotikAdapter({
       type: 'mikrotik',
       name: 'edge',
-      host: '127.0.0.1',
-      port: ros.port,
-      tls: false,
-      username: ros.user,
-      password: { key: 'k', env: 'ROS_TEST_PW' },
       timeoutMs: 2000,
       lists: new Map([['web', 'web']]),
-    } as never);
-    await adapter.read([{ list: 'web', remote: 'web' }]);
+      settings: {
+        host: '127.0.0.1',
+        port: ros.port,
+        tls: false,
+        username: ros.user,
+        password: { key: 'k', env: 'ROS_TEST_PW' },
+      },
+    });
+    const snapshot = await adapter.read([{ list: 'web', remote: 'web' }]);
     ros.add('web', '192.0.2.9', { comment: 'dnsfence www.example.com' });
-    const change = {
-      target: 'edge',
-      list: 'web',
-      action: 'added' as const,
-      address: '192.0.2.9',
-      names: ['www.example.com'],
-      reason: 'dns' as const,
-    };
-    const r = await adapter.apply([
-      { list: 'web', remote: 'web', add: [change], remove: [], desired: ['192.0.2.9'], relabel: [] },
-    ]);
-    expect(r).toEqual({ applied: [change] });
+    const added = change('192.0.2.9', { target: 'edge' });
+    const r = await adapter.apply(
+      planFor(adapter, snapshot, [{ list: 'web', add: [added], desired: ['192.0.2.9'] }]),
+    );
+    expect(r).toEqual({ applied: [added], done: [] });
     await adapter.close();
   });
 });

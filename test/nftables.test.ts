@@ -1,80 +1,90 @@
-import { recordTargetFaults } from './faults/campaign.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { NftablesAdapter, chooseStrategy } from '../adapters/nftables/index.js';
-import type { ListUpdate } from '../adapters/types.js';
-import type { NftablesTargetConfig } from '../src/config/types.js';
-import type { Change } from '../src/model/change.js';
+import { chooseStrategy, NftablesAdapter, type NftDetail } from '../adapters/nftables/adapter.js';
+import type { NftablesSettings } from '../adapters/nftables/settings.js';
+import type { TargetConfig } from '../src/config/types.js';
+import type { ListPlan } from '../src/planner/target.js';
+import { recordTargetFaults } from './faults/campaign.js';
 import { netns, setElements } from './helpers.js';
+import { change, planFor, rejectsOnTarget } from './plans.js';
 
 let ns: ReturnType<typeof netns>;
 
 beforeAll(() => {
   ns = netns();
 });
-afterAll(() => ns?.cleanup()); // undefined when netns() refused (not root)
+afterAll(() => ns?.cleanup());
 
-function adapter(over: Partial<NftablesTargetConfig> = {}): NftablesAdapter {
-  return new NftablesAdapter({
+function adapter(over: Partial<NftablesSettings> = {}, lists = new Map([['web', 'web']])): NftablesAdapter {
+  const config: TargetConfig<NftablesSettings> = {
     type: 'nftables',
     name: 'local',
-    family: 'inet',
-    table: 'dnsfence',
-    nft: ns.nft,
     timeoutMs: 10_000,
-    lists: new Map([['web', 'web']]),
-    ...over,
-  });
+    lists,
+    settings: { family: 'inet', table: 'dnsfence', nft: ns.nft, ...over },
+  };
+  return new NftablesAdapter(config);
 }
 
-const add = (address: string): Change => ({
-  target: 'local',
-  list: 'web',
-  action: 'added',
-  address,
-  names: ['www.example.com'],
-  reason: 'dns',
-});
-const del = (address: string): Change => ({ ...add(address), action: 'removed', reason: 'expired' });
+const add = (address: string) => change(address);
+const del = (address: string) => change(address, { action: 'removed', reason: 'expired' });
 
-function update(adds: string[], removes: string[], desired: string[]): ListUpdate {
-  return { list: 'web', remote: 'web', add: adds.map(add), remove: removes.map(del), desired, relabel: [] };
+function update(
+  adds: string[],
+  removes: string[],
+  desired: string[],
+  list = 'web',
+): Partial<ListPlan> & { list: string } {
+  return { list, add: adds.map(add), remove: removes.map(del), desired };
+}
+
+const WEB = [{ list: 'web', remote: 'web' }];
+
+/** Reads the target, then plans these list changes on what was read: the sync's order. */
+async function plan(a: NftablesAdapter, lists: (Partial<ListPlan> & { list: string })[]) {
+  const snapshot = await a.read(lists.map((l) => ({ list: l.list, remote: l.list })));
+  return planFor<NftDetail>(a, snapshot, lists);
 }
 
 describe('nftables adapter (real nft in a private network namespace)', () => {
   it('creates the table and both interval sets when missing, and reads them back normalised', async () => {
     const a = adapter();
-    expect(await a.read([{ list: 'web', remote: 'web' }])).toEqual(new Map([['web', new Set()]]));
-    const r = await a.apply([
+    const snapshot = await a.read(WEB);
+    expect(snapshot.lists.get('web')?.owned).toEqual(new Set());
+    const p = planFor(a, snapshot, [
       update(
         ['192.0.2.1', '2001:DB8::1', '198.51.100.0/24'],
         [],
         ['192.0.2.1', '2001:db8::1', '198.51.100.0/24'],
       ),
     ]);
+    // The plan says what the push will do beyond the entries: the table and sets it creates.
+    expect(p.operations.map((o) => o.description)).toEqual([
+      'create table inet dnsfence',
+      'create set inet dnsfence web_v4 { type ipv4_addr; flags interval; }',
+      'create set inet dnsfence web_v6 { type ipv6_addr; flags interval; }',
+    ]);
+    const r = await a.apply(p);
     expect(r.error).toBeUndefined();
     expect(r.applied).toHaveLength(3);
+    expect(r.done).toEqual(p.operations);
     const listed = JSON.parse(ns.exec(['-j', 'list', 'set', 'inet', 'dnsfence', 'web_v4'])) as {
       nftables: { set?: { type: string; flags: string[] } }[];
     };
     expect(listed.nftables.find((x) => x.set)?.set).toMatchObject({ type: 'ipv4_addr', flags: ['interval'] });
-    const back = await adapter().read([{ list: 'web', remote: 'web' }]);
-    expect([...back.get('web')!].sort()).toEqual(['192.0.2.1', '198.51.100.0/24', '2001:db8::1']);
+    const back = await adapter().read(WEB);
+    expect([...back.lists.get('web')!.owned].sort()).toEqual(['192.0.2.1', '198.51.100.0/24', '2001:db8::1']);
+    expect(planFor(a, back, [{ list: 'web' }]).operations).toEqual([]);
   });
 
   it('applies additions and a few deletions incrementally in one transaction', async () => {
     const a = adapter();
-    await a.read([{ list: 'web', remote: 'web' }]);
-    expect(
-      a.script(
-        [update(['192.0.2.2'], ['192.0.2.1'], ['192.0.2.2', '198.51.100.0/24', '2001:db8::1'])],
-        false,
-      ),
-    ).toBe(
-      'add element inet dnsfence web_v4 { 192.0.2.2 }\ndelete element inet dnsfence web_v4 { 192.0.2.1 }\n',
-    );
-    const r = await a.apply([
+    const p = await plan(a, [
       update(['192.0.2.2'], ['192.0.2.1'], ['192.0.2.2', '198.51.100.0/24', '2001:db8::1']),
     ]);
+    expect(a.script(p, p.snapshot.detail, p.operations, false)).toBe(
+      'add element inet dnsfence web_v4 { 192.0.2.2 }\ndelete element inet dnsfence web_v4 { 192.0.2.1 }\n',
+    );
+    const r = await a.apply(p);
     expect(r.error).toBeUndefined();
     expect(setElements(ns, 'inet', 'dnsfence', 'web_v4')).toEqual([
       '192.0.2.2',
@@ -87,13 +97,14 @@ describe('nftables adapter (real nft in a private network namespace)', () => {
     expect(chooseStrategy(50)).toBe('replace');
     const a = adapter();
     const many = Array.from({ length: 40 }, (_, i) => `203.0.113.${i + 1}`);
-    await a.read([{ list: 'web', remote: 'web' }]);
-    await a.apply([update(many, [], [...many, '192.0.2.2', '198.51.100.0/24', '2001:db8::1'])]);
-    await a.read([{ list: 'web', remote: 'web' }]);
-    const script = a.script([update([], many, ['192.0.2.2', '198.51.100.0/24', '2001:db8::1'])], false);
+    await a.apply(
+      await plan(a, [update(many, [], [...many, '192.0.2.2', '198.51.100.0/24', '2001:db8::1'])]),
+    );
+    const p = await plan(a, [update([], many, ['192.0.2.2', '198.51.100.0/24', '2001:db8::1'])]);
+    const script = a.script(p, p.snapshot.detail, p.operations, false);
     expect(script).toContain('flush set inet dnsfence web_v4');
     expect(script).not.toContain('flush set inet dnsfence web_v6');
-    const r = await a.apply([update([], many, ['192.0.2.2', '198.51.100.0/24', '2001:db8::1'])]);
+    const r = await a.apply(p);
     expect(r.error).toBeUndefined();
     expect(setElements(ns, 'inet', 'dnsfence', 'web_v4')).toEqual([
       '192.0.2.2',
@@ -103,9 +114,9 @@ describe('nftables adapter (real nft in a private network namespace)', () => {
 
   it('recovers when an element vanished between read and apply', async () => {
     const a = adapter();
-    await a.read([{ list: 'web', remote: 'web' }]);
+    const p = await plan(a, [update(['192.0.2.3'], ['192.0.2.2'], ['192.0.2.3', '198.51.100.0/24'])]);
     ns.exec(['delete', 'element', 'inet', 'dnsfence', 'web_v4', '{ 192.0.2.2 }']);
-    const r = await a.apply([update(['192.0.2.3'], ['192.0.2.2'], ['192.0.2.3', '198.51.100.0/24'])]);
+    const r = await a.apply(p);
     expect(r.error).toBeUndefined();
     expect(setElements(ns, 'inet', 'dnsfence', 'web_v4')).toEqual([
       '192.0.2.3',
@@ -115,20 +126,11 @@ describe('nftables adapter (real nft in a private network namespace)', () => {
 
   it('a failing transaction changes nothing and says why', async () => {
     const a = adapter();
-    await a.read([{ list: 'web', remote: 'web' }]);
     const before = setElements(ns, 'inet', 'dnsfence', 'web_v4');
     // A /33 prefix is refused by nft: the batch must roll back the valid addition with it.
-    const r = await a.apply([
-      {
-        list: 'web',
-        remote: 'web',
-        add: [add('192.0.2.77'), add('192.0.2.0/33')],
-        remove: [],
-        desired: [],
-        relabel: [],
-      },
-    ]);
+    const r = await a.apply(await plan(a, [{ list: 'web', add: [add('192.0.2.77'), add('192.0.2.0/33')] }]));
     expect(r.applied).toEqual([]);
+    expect(r.done).toEqual([]);
     expect(r.error).toMatch(/nft -f failed, nothing applied/);
     expect(setElements(ns, 'inet', 'dnsfence', 'web_v4')).toEqual(before);
   });
@@ -138,31 +140,19 @@ describe('nftables adapter (real nft in a private network namespace)', () => {
       ['web', 'web'],
       ['api', 'api'],
     ]);
-    const a = adapter({ table: 'partial', lists });
-    await a.read([
-      { list: 'web', remote: 'web' },
-      { list: 'api', remote: 'api' },
-    ]);
+    const a = adapter({ table: 'partial' }, lists);
     const web = update(['192.0.2.10', '192.0.2.11'], [], ['192.0.2.10', '192.0.2.11']);
     // The second half of the batch (list api) holds an element nft refuses, after the first half.
-    const broken: ListUpdate = {
-      ...update(['198.51.100.10', '198.51.100.0/33'], [], []),
-      list: 'api',
-      remote: 'api',
-    };
-    const failed = await a.apply([web, broken]);
+    const broken = update(['198.51.100.10', '198.51.100.0/33'], [], [], 'api');
+    const failed = await a.apply(await plan(a, [web, broken]));
     expect(failed.applied).toEqual([]);
     expect(failed.error).toMatch(/nothing applied/);
     // Not even the table the batch was to create exists: the kernel took all of it or none.
     expect(() => ns.exec(['list', 'table', 'inet', 'partial'])).toThrow(/No such file or directory/);
-    const api = { ...update(['198.51.100.10'], [], ['198.51.100.10']), list: 'api', remote: 'api' };
-    // The next sync: read, then push.
-    const next = adapter({ table: 'partial', lists });
-    await next.read([
-      { list: 'web', remote: 'web' },
-      { list: 'api', remote: 'api' },
-    ]);
-    const retry = await next.apply([web, api]);
+    const api = update(['198.51.100.10'], [], ['198.51.100.10'], 'api');
+    // The next sync: read, plan, push.
+    const next = adapter({ table: 'partial' }, lists);
+    const retry = await next.apply(await plan(next, [web, api]));
     expect(retry.error).toBeUndefined();
     expect(retry.applied).toHaveLength(3);
     expect(setElements(ns, 'inet', 'partial', 'web_v4')).toEqual(['192.0.2.10', '192.0.2.11']);
@@ -171,9 +161,9 @@ describe('nftables adapter (real nft in a private network namespace)', () => {
 
   it('family ip manages only IPv4 sets', async () => {
     const a = adapter({ family: 'ip', table: 'v4only' });
-    expect(a.families).toEqual(['ipv4']);
-    await a.read([{ list: 'web', remote: 'web' }]);
-    await a.apply([update(['192.0.2.9'], [], ['192.0.2.9'])]);
+    const p = await plan(a, [update(['192.0.2.9'], [], ['192.0.2.9'])]);
+    expect(p.operations.map((o) => o.kind)).toEqual(['create-table', 'create-set']);
+    await a.apply(p);
     const sets = JSON.parse(ns.exec(['-j', 'list', 'sets', 'ip'])) as {
       nftables: { set?: { name: string } }[];
     };
@@ -183,8 +173,10 @@ describe('nftables adapter (real nft in a private network namespace)', () => {
   it('refuses to manage a set of the right name but the wrong type', async () => {
     ns.exec(['-f', '-'], 'add table inet other\nadd set inet other web_v4 { type ipv4_addr; }\n');
     const a = adapter({ table: 'other' });
-    await expect(a.read([{ list: 'web', remote: 'web' }])).rejects.toThrow(
-      'target local: set inet other web_v4 has no flags interval; dnsfence needs { type ipv4_addr; flags interval; }: ' +
+    await rejectsOnTarget(
+      a.read(WEB),
+      'local',
+      'set inet other web_v4 has no flags interval; dnsfence needs { type ipv4_addr; flags interval; }: ' +
         'delete it (nft delete set inet other web_v4) and the next sync creates it anew',
     );
   });
@@ -201,29 +193,29 @@ describe('nftables adapter (real nft in a private network namespace)', () => {
       ['web', 'web'],
       ['api', 'api'],
     ]);
-    await expect(adapter({ table: 'byhand', lists }).check()).rejects.toThrow(
-      'target local: set inet byhand web_v4 has no flags interval; dnsfence needs { type ipv4_addr; flags interval; }: ' +
+    await rejectsOnTarget(
+      adapter({ table: 'byhand' }, lists).check(),
+      'local',
+      'set inet byhand web_v4 has no flags interval; dnsfence needs { type ipv4_addr; flags interval; }: ' +
         'delete it (nft delete set inet byhand web_v4) and the next sync creates it anew; ' +
         'set inet byhand web_v6 has type ipv4_addr; dnsfence needs { type ipv6_addr; flags interval; }: ' +
         'delete it (nft delete set inet byhand web_v6) and the next sync creates it anew',
     );
     ns.exec(['delete', 'set', 'inet', 'byhand', 'web_v4']);
     ns.exec(['delete', 'set', 'inet', 'byhand', 'web_v6']);
-    expect(await adapter({ table: 'byhand', lists }).check()).toBe('table inet byhand holds 1 set(s)');
+    expect(await adapter({ table: 'byhand' }, lists).check()).toBe('table inet byhand holds 1 set(s)');
   });
 
   it('nft written as one string with spaces: the error says to write it as a list', async () => {
     const a = adapter({ nft: [ns.nft.join(' ')] });
-    const advice = `target local: no program named "${ns.nft.join(' ')}" (write the command as a list: [${ns.nft.join(', ')}])`;
-    await expect(a.check()).rejects.toThrow(advice);
-    await expect(a.read([{ list: 'web', remote: 'web' }])).rejects.toThrow(advice);
+    const advice = `no program named "${ns.nft.join(' ')}" (write the command as a list: [${ns.nft.join(', ')}])`;
+    await rejectsOnTarget(a.check(), 'local', advice);
+    await rejectsOnTarget(a.read(WEB), 'local', advice);
   });
 
   it('reports a missing nft binary in one line', async () => {
     const a = adapter({ nft: ['/nonexistent/nft'] });
-    await expect(a.read([{ list: 'web', remote: 'web' }])).rejects.toThrow(
-      'target local: /nonexistent/nft not found (is nftables installed?)',
-    );
+    await rejectsOnTarget(a.read(WEB), 'local', '/nonexistent/nft not found (is nftables installed?)');
   });
 });
 

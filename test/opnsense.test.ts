@@ -248,9 +248,14 @@ describe('OPNsense adapter against a fake OPNsense', () => {
     expect(first.stderr).toMatch(/alias web saved, pf refresh pending/);
     expect(opn.pf.get('web')).toBeUndefined();
     opn.skipRefresh = false;
+    // The refresh still to come is in the plan, and the sync then does exactly that.
+    const plan = await run('plan');
+    expect(plan.stdout).toContain('opn  reload pf table of alias web: its saved content is not active yet\n');
+    expect(opn.reconfigures).toBe(1);
     const second = await run('sync');
     expect(second.code).toBe(0);
     expect(second.stderr).toBe('');
+    expect(second.stdout).toBe(plan.stdout);
     expect(opn.reconfigures).toBe(2);
     expect(opn.pf.get('web')).toEqual(['192.0.2.1', '2001:db8::1']);
     const third = await run('sync');

@@ -161,8 +161,8 @@ describe('desired set of a list', () => {
     });
     expect([...d.entries.keys()].sort()).toEqual(['192.0.2.5', '2001:db8:1::9']);
     expect(d.rejected).toEqual([
-      'a.example.com: 192.0.2.200 (outside allow)',
-      'a.example.com: 2001:db8:2::9 (outside allow)',
+      { name: 'a.example.com', address: '192.0.2.200', why: 'outside-allow' },
+      { name: 'a.example.com', address: '2001:db8:2::9', why: 'outside-allow' },
     ]);
   });
 
@@ -325,7 +325,7 @@ describe('safety', () => {
     expect(held.held).toHaveLength(3);
     expect(held.diff.remove).toEqual([]);
     expect(held.diff.desired.sort()).toEqual(['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4']);
-    expect(held.message).toMatch(/would remove 3 of 4/);
+    expect(held.hold).toEqual({ count: 3, owned: 4, maxRemove: 0.5, limit: 2, forced: false });
     const forced = applySafety(base, 0.5, true);
     expect(forced.held).toEqual([]);
     expect(forced.diff.remove.every((c) => c.reason === 'forced')).toBe(true);

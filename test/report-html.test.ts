@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TARGET_TYPES } from '../adapters/registry.js';
 import { parseConfig } from '../src/config/load.js';
 import { runDemo } from '../src/demo/demo.js';
 import { silentLogger } from '../src/log.js';
@@ -112,17 +113,16 @@ targets:
     dir: lists
 `,
     );
-    const config = parseConfig(readFileSync(file, 'utf8'), file);
+    const config = parseConfig(readFileSync(file, 'utf8'), file, TARGET_TYPES);
     const db = openDatabase(config.database);
     migrate(db, config.database);
     const start = Date.parse('2026-11-01T00:00:00Z');
     const pass = async (hour: number, last: number) =>
       runSync(config, db, {
         command: 'test',
-        dryRun: false,
+        preview: false,
         force: false,
         clock: () => new Date(start + hour * 3_600_000),
-        log: silentLogger,
         lookups: [
           ...LONG.flatMap((name) =>
             answers(name, [`192.0.2.${last}`], [`2001:db8:1234:5678:9abc:def0:1234:${last.toString(16)}`]),

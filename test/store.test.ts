@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { appendAudit, entryHash, verifyAudit } from '../src/store/audit.js';
-import { stableJson } from '../src/config/load.js';
-import { deferringFlush, openDatabase, type Db } from '../src/store/db.js';
+import { stableJson } from '../src/json.js';
+import { durableAtEnd, openDatabase, type Db } from '../src/store/db.js';
 import { acquireLock } from '../src/store/lock.js';
 import { prune } from '../src/store/prune.js';
 import { loadMigrations, migrate, schemaVersion } from '../src/store/migrate.js';
@@ -65,15 +65,15 @@ describe('store', () => {
     ]);
   });
 
-  it('flushes each commit to disk, but for the work given to deferringFlush, whose commits the next one flushes', async () => {
+  it('flushes each commit to disk, but for the work given to durableAtEnd, whose commits the next one flushes', async () => {
     const FULL = 2;
     const NORMAL = 1;
     const synchronous = () => db.pragma('synchronous', { simple: true });
     expect(synchronous()).toBe(FULL);
-    await expect(deferringFlush(db, async () => synchronous())).resolves.toBe(NORMAL);
+    await expect(durableAtEnd(db, async () => synchronous())).resolves.toBe(NORMAL);
     expect(synchronous()).toBe(FULL);
     await expect(
-      deferringFlush(db, async () => {
+      durableAtEnd(db, async () => {
         throw new Error('resolver gone');
       }),
     ).rejects.toThrow('resolver gone');
@@ -213,7 +213,7 @@ describe('presence read while a sync resolves', () => {
           names.map((name) => ({ name })),
         );
         reader.recorded(names.slice(0, 2).map((name) => ({ name })));
-        reader.flush();
+        reader.readRemaining();
         expect(reader.sightings(names, at(from))).toBeUndefined(); // c was not read
         expect(reader.sightings(names.slice(0, 2), at(from - 1))).toBeUndefined(); // before its cutoff
         for (let cutoff = from; cutoff <= 12; cutoff++) {

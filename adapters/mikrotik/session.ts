@@ -1,6 +1,6 @@
 import type { ConnectionOptions, TlsOptions } from 'node:tls';
 import routeros from 'node-routeros';
-import { UserError } from '../../src/errors.js';
+import { TargetError } from '../../src/errors.js';
 
 /**
  * node-routeros 1.6.9 (the last release; the package is discontinued) has defects that would
@@ -131,11 +131,9 @@ export class RouterOsSession {
       session.destroy();
       const message = describe(err);
       if (/invalid user name or password|password is invalid|cannot log in/i.test(message)) {
-        throw new UserError(
-          `target ${options.target}: login as ${options.user} on ${where} failed: ${message}`,
-        );
+        throw new TargetError(options.target, `login as ${options.user} on ${where} failed: ${message}`);
       }
-      throw new UserError(`target ${options.target}: cannot connect to ${where}: ${message}`);
+      throw new TargetError(options.target, `cannot connect to ${where}: ${message}`);
     } finally {
       clearTimeout(timer);
     }
@@ -158,12 +156,13 @@ export class RouterOsSession {
 
   /**
    * Runs one command. Resolves with its `!re` rows (and the `!done` attributes, such as `ret`);
-   * rejects with TrapError when the router refuses it, or UserError when the connection is gone.
+   * rejects with TrapError when the router refuses it, or TargetError when the connection is gone.
    * Commands issued without awaiting each other are pipelined: node-routeros tags each one.
    */
   async command(words: string[]): Promise<Row[]> {
-    const prefix = `target ${this.options.target}: ${words[0]}`;
-    if (this.lostReason) throw new UserError(`${prefix}: ${this.lostReason}`);
+    const { target } = this.options;
+    const prefix = words[0] as string;
+    if (this.lostReason) throw new TargetError(target, `${prefix}: ${this.lostReason}`);
     let timer: NodeJS.Timeout | undefined;
     let waiter: ((reason: string) => void) | undefined;
     try {
@@ -171,16 +170,16 @@ export class RouterOsSession {
         this.api.write(words),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
-            () => reject(new UserError(`${prefix}: no answer within ${this.options.timeoutMs} ms`)),
+            () => reject(new TargetError(target, `${prefix}: no answer within ${this.options.timeoutMs} ms`)),
             this.options.timeoutMs,
           );
-          waiter = (reason) => reject(new UserError(`${prefix}: ${reason}`));
+          waiter = (reason) => reject(new TargetError(target, `${prefix}: ${reason}`));
           this.waiters.add(waiter);
         }),
       ])) as Row[];
     } catch (err) {
-      if (err instanceof UserError) throw err;
-      if (this.lostReason) throw new UserError(`${prefix}: ${this.lostReason}`);
+      if (err instanceof TargetError) throw err;
+      if (this.lostReason) throw new TargetError(target, `${prefix}: ${this.lostReason}`);
       throw new TrapError(describe(err));
     } finally {
       clearTimeout(timer);

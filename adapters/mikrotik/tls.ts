@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import tls, { type ConnectionOptions } from 'node:tls';
 import type { TlsSettings } from '../../src/config/types.js';
-import { UserError } from '../../src/errors.js';
+import { ExitCode, TargetError } from '../../src/errors.js';
+import { errnoText } from '../../src/errno.js';
 import { normalizeFingerprint } from '../fingerprint.js';
 
 /**
@@ -23,10 +24,7 @@ export async function tlsOptions(
     try {
       return { ca: readFileSync(settings.ca, 'utf8') };
     } catch (err) {
-      throw new UserError(
-        `target ${target}: cannot read tls.ca ${settings.ca}: ${(err as NodeJS.ErrnoException).code}`,
-        2,
-      );
+      throw new TargetError(target, `cannot read tls.ca ${settings.ca}: ${errnoText(err)}`, ExitCode.usage);
     }
   }
   if (!settings.fingerprint) return {};
@@ -35,7 +33,7 @@ export async function tlsOptions(
     const socket = tls.connect({ host, port, rejectUnauthorized: false });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new UserError(`target ${target}: no TLS handshake from ${host}:${port} within ${timeoutMs} ms`));
+      reject(new TargetError(target, `no TLS handshake from ${host}:${port} within ${timeoutMs} ms`));
     }, timeoutMs);
     socket.once('secureConnect', () => {
       clearTimeout(timer);
@@ -46,15 +44,17 @@ export async function tlsOptions(
     socket.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       reject(
-        new UserError(
-          `target ${target}: cannot connect to ${host}:${port}: ${err.code === 'ECONNREFUSED' ? 'connection refused' : err.message}`,
+        new TargetError(
+          target,
+          `cannot connect to ${host}:${port}: ${err.code === 'ECONNREFUSED' ? 'connection refused' : err.message}`,
         ),
       );
     });
   });
   if (cert.fingerprint256 !== pinned) {
-    throw new UserError(
-      `target ${target}: certificate fingerprint ${cert.fingerprint256 ?? 'none'} does not match the pinned ${pinned}`,
+    throw new TargetError(
+      target,
+      `certificate fingerprint ${cert.fingerprint256 ?? 'none'} does not match the pinned ${pinned}`,
     );
   }
   const pem = `-----BEGIN CERTIFICATE-----\n${cert.raw.toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
 import { Agent, buildConnector, request } from 'undici';
 import type { TlsSettings } from '../../src/config/types.js';
-import { UserError } from '../../src/errors.js';
+import { errnoText } from '../../src/errno.js';
+import { ExitCode, TargetError } from '../../src/errors.js';
 import { normalizeFingerprint } from '../fingerprint.js';
 
 export interface HttpOptions {
@@ -66,10 +67,7 @@ export class JsonClient {
       try {
         ca = readFileSync(tls.ca, 'utf8');
       } catch (err) {
-        throw new UserError(
-          `target ${target}: cannot read tls.ca ${tls.ca}: ${(err as NodeJS.ErrnoException).code}`,
-          2,
-        );
+        throw new TargetError(target, `cannot read tls.ca ${tls.ca}: ${errnoText(err)}`, ExitCode.usage);
       }
     }
     return buildConnector({
@@ -79,7 +77,7 @@ export class JsonClient {
     });
   }
 
-  /** Returns the parsed JSON body; throws UserError with a one-line reason for anything else. */
+  /** Returns the parsed JSON body; throws TargetError with a one-line reason for anything else. */
   async call(
     method: 'GET' | 'POST',
     path: string,
@@ -102,17 +100,16 @@ export class JsonClient {
         bodyTimeout: this.options.timeoutMs,
       });
     } catch (err) {
-      throw new UserError(
-        `target ${this.options.target}: ${where}: ${transportError(err, this.options.timeoutMs)}`,
-      );
+      throw new TargetError(this.options.target, `${where}: ${transportError(err, this.options.timeoutMs)}`);
     }
     const text = await res.body.text().catch(() => '');
     let json: unknown;
     try {
       json = text === '' ? null : JSON.parse(text);
     } catch {
-      throw new UserError(
-        `target ${this.options.target}: ${where}: HTTP ${res.statusCode} with invalid JSON (${printable(text)})`,
+      throw new TargetError(
+        this.options.target,
+        `${where}: HTTP ${res.statusCode} with invalid JSON (${printable(text)})`,
       );
     }
     return { status: res.statusCode, json };

@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
+import { TARGET_TYPES } from '../../adapters/registry.js';
 import { defaultConfigPath, loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { stderrLogger, type Logger } from '../log.js';
 import { databaseError, openDatabase, type Db } from '../store/db.js';
-
-/** The database the running command opened, to name it in errors raised deep inside. */
-let openedDatabase: string | undefined;
 import { migrate, requireCurrentSchema } from '../store/migrate.js';
+import { noticeLine, type Notice } from '../sync/notices.js';
 import { systemClock, type Clock } from '../time.js';
 
 export interface GlobalOptions {
@@ -24,6 +23,8 @@ export class Context {
   readonly log: Logger;
   readonly clock: Clock = systemClock;
   private config: Config | undefined;
+  /** The database this command opened, to name it in errors raised deep inside. */
+  database: string | undefined;
 
   constructor(command: Command, settings: { jsonLogs?: boolean } = {}) {
     this.options = command.optsWithGlobals() as GlobalOptions;
@@ -41,7 +42,7 @@ export class Context {
 
   loadConfig(): Config {
     if (!this.config) {
-      this.config = loadConfigFile(this.configPath);
+      this.config = loadConfigFile(this.configPath, TARGET_TYPES);
       if (this.options.db) this.config.database = this.options.db;
       for (const w of this.config.warnings) this.log.warn(w);
     }
@@ -51,7 +52,7 @@ export class Context {
   /** The database for a writing command: created 0600 when new, migrated to the current schema. */
   openWritable(): Db {
     const config = this.loadConfig();
-    openedDatabase = config.database;
+    this.database = config.database;
     const db = openDatabase(config.database);
     try {
       migrate(db, config.database);
@@ -65,10 +66,16 @@ export class Context {
   /** Read-only commands never wait for the lock and never change the file. */
   openReadonly(): Db {
     const config = this.loadConfig();
-    openedDatabase = config.database;
+    this.database = config.database;
     const db = openDatabase(config.database, { readonly: true });
     requireCurrentSchema(db, config.database);
     return db;
+  }
+
+  /** A sync's notice, on stderr at its level. */
+  notice(n: Notice): void {
+    const { level, text } = noticeLine(n);
+    this.log[level](text);
   }
 
   print(text: string): void {
@@ -87,18 +94,23 @@ export function jsonReplacer(_key: string, value: unknown): unknown {
   return value;
 }
 
-/** Commander actions return nothing: this turns a command's exit code into the process's. */
-export function exitWith<A extends unknown[]>(
-  fn: (...args: A) => Promise<number | void>,
+/**
+ * A command's action: it gets its Context first, then commander's arguments, and returns its exit
+ * code (commander actions return nothing; this sets the process's).
+ */
+export function action<A extends unknown[]>(
+  fn: (ctx: Context, ...args: A) => Promise<number | void>,
+  settings: { jsonLogs?: boolean } = {},
 ): (...args: A) => Promise<void> {
   return async (...args: A) => {
+    const ctx = new Context(args.at(-1) as Command, settings);
     let code: number | void;
     try {
-      code = await fn(...args);
+      code = await fn(ctx, ...args);
     } catch (err) {
       // SQLite errors surfacing mid-command (disk full, read-only file) are the user's to fix: one line, named file.
       const sqlite = (err as { code?: string }).code?.startsWith('SQLITE_');
-      throw sqlite && openedDatabase ? databaseError(openedDatabase, err) : err;
+      throw sqlite && ctx.database ? databaseError(ctx.database, err) : err;
     }
     process.exitCode = code ?? 0;
   };

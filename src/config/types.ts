@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { Address, Family } from '../address.js';
 import type { ResolverSpec } from '../resolver/servers.js';
 
@@ -46,48 +47,42 @@ export interface SecretRef {
   file?: string;
 }
 
-interface TargetBase {
+/** A configured target. `settings` are its type's own, as that type's registration built them. */
+export interface TargetConfig<S = unknown> {
   name: string;
+  type: string;
   /** list name in the config → name on the target */
   lists: Map<string, string>;
   timeoutMs: number;
   /** Overrides safety.max_remove for this target. */
   maxRemove?: number;
+  settings: S;
 }
 
-export interface NftablesTargetConfig extends TargetBase {
-  type: 'nftables';
-  family: 'inet' | 'ip' | 'ip6';
-  table: string;
-  nft: string[];
+/** What a target type's registration gets to build its settings from its own keys. */
+export interface TargetSettingsContext {
+  /** `targets.edge`: where the target's keys are, for messages. */
+  key: string;
+  /** The lists the target holds. */
+  lists: readonly ListConfig[];
+  /** An error in one of the target's keys (`port`, or a path such as ['tls', 'ca']): exit 2. */
+  fail(key: PropertyKey | PropertyKey[], message: string): never;
+  warn(message: string): void;
+  /** A path as written in the file, resolved against the configuration's folder. */
+  path(text: string): string;
+  /** `tls:` settings, checked; `key` names the key they were read from. */
+  tls(value: unknown, key: PropertyKey): TlsSettings;
+  /** A `<prefix>_env` / `<prefix>_file` secret of the target; undefined when not given and not required. */
+  secret(prefix: string, required: boolean): SecretRef | undefined;
 }
 
-export interface FileTargetConfig extends TargetBase {
-  type: 'file';
-  dir: string;
+/** How the configuration reads the keys of one type of target (the registration's part it needs). */
+export interface TargetTypeSpec<S = unknown> {
+  readonly type: string;
+  /** The type's own keys (besides type, lists, timeout and max_remove), validated strictly. */
+  readonly schema: z.ZodObject;
+  settings(raw: Record<string, unknown>, at: TargetSettingsContext): S;
 }
-
-export interface MikrotikTargetConfig extends TargetBase {
-  type: 'mikrotik';
-  host: string;
-  port: number;
-  tls: TlsSettings | false;
-  username: string;
-  password: SecretRef;
-}
-
-export interface OpnsenseTargetConfig extends TargetBase {
-  type: 'opnsense';
-  url: string;
-  tls: TlsSettings;
-  apiKeyFile?: string;
-  key?: SecretRef;
-  secret?: SecretRef;
-  adopt: boolean;
-}
-
-export type TargetConfig =
-  NftablesTargetConfig | FileTargetConfig | MikrotikTargetConfig | OpnsenseTargetConfig;
 
 export interface Config {
   /** Absolute path of the file this came from (or a description for built-in configs). */

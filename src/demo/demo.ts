@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TARGET_TYPES } from '../../adapters/registry.js';
 import { parseConfig } from '../config/load.js';
 import type { Logger } from '../log.js';
 import { buildReport } from '../report/model.js';
@@ -11,7 +12,8 @@ import { runSync } from '../sync/engine.js';
 import type { Change } from '../model/change.js';
 import type { ReportModel } from '../report/model.js';
 import { ZoneServer } from './dns-server.js';
-import { changeLine } from '../cli/format.js';
+import { changeLine } from '../model/change.js';
+import { noticeLine } from '../sync/notices.js';
 
 const HOUR = 3_600_000;
 
@@ -90,7 +92,7 @@ targets:
     dir: lists
 `,
   );
-  const config = parseConfig(readFileSync(configPath, 'utf8'), configPath);
+  const config = parseConfig(readFileSync(configPath, 'utf8'), configPath, TARGET_TYPES);
   const db = openDatabase(config.database);
   migrate(db, config.database);
   // The simulated clock ends at the real now, so the report's default period covers every round.
@@ -106,12 +108,15 @@ targets:
       print(`\nround ${i + 1} (${new Date(at).toISOString()}): ${round.title}`);
       const result = await runSync(config, db, {
         command: 'demo',
-        dryRun: false,
+        preview: false,
         force: false,
         clock: () => new Date(at),
-        log,
+        onNotice: (n) => {
+          const { level, text } = noticeLine(n);
+          log[level](text);
+        },
       });
-      const changes = result.targets.flatMap((t) => t.changes);
+      const changes = result.targets.flatMap((t) => t.push?.applied ?? []);
       rounds.push({ title: round.title, at: new Date(at).toISOString(), exitCode: result.exitCode, changes });
       for (const c of changes) print(`  ${changeLine(c)}`);
       if (changes.length === 0) print('  no change');

@@ -19,3 +19,10 @@ export interface Change {
   reason: Reason;
   detail?: string;
 }
+
+/** `local  web  + 192.0.2.1  www.example.com  (dns)`: the line plan, sync, watch and the demo print. */
+export function changeLine(c: Change): string {
+  const sign = c.action === 'added' ? '+' : '-';
+  const names = c.names.length > 0 ? c.names.join(',') : '-';
+  return `${c.target}  ${c.list}  ${sign} ${c.address}  ${names}  (${c.reason}${c.detail ? `: ${c.detail}` : ''})`;
+}

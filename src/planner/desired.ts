@@ -3,7 +3,7 @@ import ipaddr from 'ipaddr.js';
 import type { ListConfig } from '../config/types.js';
 import { droppedAnswer } from './hygiene.js';
 import type { NameStatus, Sighting } from '../model/observation.js';
-import type { DesiredEntry, DesiredList, ExcludedEntry } from './types.js';
+import type { DesiredEntry, DesiredList, ExcludedEntry, Rejected } from './types.js';
 import { formatDuration } from '../time.js';
 
 export interface DesiredInput {
@@ -27,7 +27,7 @@ export function desiredList(input: DesiredInput): DesiredList {
   const { list, now } = input;
   const entries = new Map<string, DesiredEntry>();
   const excluded = new Map<string, ExcludedEntry>();
-  const rejected: string[] = [];
+  const rejected: Rejected[] = [];
   const staleNames = new Set<string>();
   const families = new Set(list.families);
   const configured = new Set(list.names);
@@ -65,12 +65,19 @@ export function desiredList(input: DesiredInput): DesiredList {
       // Reported when it arrives, not again on every pass while it is within retention.
       const fresh = s.lastSeen === now;
       if (dropped?.kind === 'range') {
-        if (fresh) rejected.push(`${name}: ${s.address} (${dropped.range})`);
+        if (fresh)
+          rejected.push({
+            name,
+            address: s.address,
+            why: 'range',
+            range: dropped.range,
+            privateWouldPass: dropped.privateWouldPass,
+          });
         exclude(s, 'config', `answer hygiene: ${dropped.range} address`);
         continue;
       }
       if (dropped?.kind === 'allow') {
-        if (fresh) rejected.push(`${name}: ${s.address} (outside allow)`);
+        if (fresh) rejected.push({ name, address: s.address, why: 'outside-allow' });
         exclude(s, 'config', "outside the list's allow prefixes");
         continue;
       }

@@ -39,7 +39,7 @@ export interface DiffInput {
   /** Addresses held by entries dnsfence does not own: present, never written, never recorded. */
   foreign?: ReadonlySet<string>;
   /** Names the target records per owned address, when it records any. */
-  labels?: ReadonlyMap<string, string[]>;
+  labels?: ReadonlyMap<string, readonly string[]>;
   familyOf: (address: string) => Family;
 }
 

@@ -17,6 +17,16 @@ export interface ExcludedEntry {
   detail: string;
 }
 
+/** An answer dropped on its way into a list: by answer hygiene (its `range`), or outside the list's allow prefixes. */
+export interface Rejected {
+  name: string;
+  address: string;
+  why: 'range' | 'outside-allow';
+  range?: string;
+  /** `allow_private: true` would have let it in. */
+  privateWouldPass?: boolean;
+}
+
 export interface DesiredList {
   list: string;
   entries: Map<string, DesiredEntry>;
@@ -25,5 +35,5 @@ export interface DesiredList {
   /** Names whose failing lookups keep their old addresses in the list. */
   staleNames: string[];
   /** Answers that arrived in this pass (seen at `now`) dropped by answer hygiene, as `name: address (range)`. */
-  rejected: string[];
+  rejected: Rejected[];
 }

@@ -1,10 +1,13 @@
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { traitsOf } from '../../adapters/registry.js';
 import type { Config } from '../config/types.js';
 import { formatDuration } from '../time.js';
 
 export interface UnitOptions {
   intervalMs: number;
   user: boolean;
+  /** A system user of its own to run as (system units only). */
+  systemUser?: string;
   watch: boolean;
   /** How to start dnsfence: the node binary and the CLI script, absolute. */
   exec: string[];
@@ -79,7 +82,7 @@ const PRIVATE_DIRS = ['/tmp', '/var/tmp', '/dev/shm'];
 
 function privateTmpWarning(config: Config): string | undefined {
   const paths = [config.file, config.database];
-  for (const t of config.targets.values()) if (t.type === 'file') paths.push(t.dir);
+  for (const t of config.targets.values()) paths.push(...traitsOf(t).writes);
   const hidden = [...new Set(paths)].filter((p) =>
     PRIVATE_DIRS.some((d) => p === d || p.startsWith(`${d}/`)),
   );
@@ -98,13 +101,19 @@ function privateTmpWarning(config: Config): string | undefined {
 export function renderUnits(config: Config, options: UnitOptions): Units {
   const base = [...options.exec, '-c', config.file];
   const writable = new Set<string>([dirname(config.database)]);
-  for (const t of config.targets.values()) if (t.type === 'file') writable.add(t.dir);
-  const localNft = [...config.targets.values()].some(
-    (t) => t.type === 'nftables' && basename(t.nft[0] ?? '') === 'nft',
-  );
+  const capabilities = new Set<string>();
+  for (const t of config.targets.values()) {
+    const traits = traitsOf(t);
+    for (const dir of traits.writes) writable.add(dir);
+    for (const cap of traits.capabilities) capabilities.add(cap);
+  }
+  const caps = [...capabilities].sort().join(' ');
+  const runAs =
+    !options.user && options.systemUser ? [`User=${options.systemUser}`, `Group=${options.systemUser}`] : [];
   const hardening = options.user
     ? ['NoNewPrivileges=yes']
     : [
+        ...runAs,
         'NoNewPrivileges=yes',
         'ProtectSystem=strict',
         // read-only, not yes: an nft reached over ssh needs the key in the home directory.
@@ -119,9 +128,10 @@ export function renderUnits(config: Config, options: UnitOptions): Units {
         'StateDirectory=dnsfence',
         'StateDirectoryMode=0700',
         `ReadWritePaths=${[...writable].map(quote).join(' ')}`,
-        // Only a local nft needs a capability; RouterOS, OPNsense, remote nft over ssh and files need none.
-        localNft ? 'CapabilityBoundingSet=CAP_NET_ADMIN' : 'CapabilityBoundingSet=',
-        ...(localNft ? ['AmbientCapabilities=CAP_NET_ADMIN'] : []),
+        // Only what a target's commands need on this host (a local nft: CAP_NET_ADMIN); RouterOS,
+        // OPNsense, nft over ssh and files need none.
+        `CapabilityBoundingSet=${caps}`,
+        ...(caps ? [`AmbientCapabilities=${caps}`] : []),
         'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK',
       ];
   const hidden = options.user ? undefined : privateTmpWarning(config);
@@ -180,11 +190,17 @@ export function renderUnits(config: Config, options: UnitOptions): Units {
     'WantedBy=timers.target',
   ];
   const schedule = cronSchedule(options.intervalMs);
+  // Cron cannot hand a user a capability: with one needed, its line stays root.
+  const cronUser = options.systemUser && !caps ? options.systemUser : 'root';
+  if (options.systemUser && caps && !options.user)
+    warnings.push(
+      `--system-user ${options.systemUser}: the cron line runs as root, since cron cannot give ${options.systemUser} ${caps}; the timer can`,
+    );
   const cron = [
     ...(schedule.warning
       ? [`# every ${minutesText(schedule.minutes)}: cron cannot repeat every ${every} evenly`]
       : []),
-    `${schedule.time} ${options.user ? '' : 'root '}${[...base, '--quiet', 'sync'].map(quote).join(' ')}`,
+    `${schedule.time} ${options.user ? '' : `${cronUser} `}${[...base, '--quiet', 'sync'].map(quote).join(' ')}`,
   ];
   if (schedule.warning) warnings.push(schedule.warning);
   return {

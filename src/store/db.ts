@@ -88,7 +88,7 @@ export function databaseError(path: string, err: unknown): UserError {
  * and with it every commit before. For the many small batches of answers a sync commits while it
  * resolves: what it writes to a firewall and audits is committed with FULL after them.
  */
-export async function deferringFlush<T>(db: Db, work: () => Promise<T>): Promise<T> {
+export async function durableAtEnd<T>(db: Db, work: () => Promise<T>): Promise<T> {
   const own = db.pragma('synchronous', { simple: true }) as number;
   db.pragma('synchronous = NORMAL');
   try {

@@ -288,7 +288,7 @@ export class PresenceReader {
       try {
         this.read(this.queued.splice(0, READ_STEP));
       } catch (err) {
-        // Thrown by flush, in the sync's own flow, rather than from a timer.
+        // Thrown by readRemaining, in the sync's own flow, rather than from a timer.
         this.failed ??= err;
         this.queued.length = 0;
       }
@@ -299,7 +299,7 @@ export class PresenceReader {
   }
 
   /** Reads what is still queued, at once; throws what a read in the background met. */
-  flush(): void {
+  readRemaining(): void {
     if (this.failed !== undefined) throw this.failed;
     this.read(this.queued.splice(0));
   }

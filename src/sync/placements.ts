@@ -1,8 +1,7 @@
 import { parseAddress, type Address } from '../address.js';
-import { stableJson } from '../config/load.js';
+import { stableJson } from '../json.js';
 import type { ListConfig } from '../config/types.js';
-import type { Applied, ListDiff } from '../planner/diff.js';
-import type { DesiredList } from '../planner/types.js';
+import type { Applied } from '../planner/diff.js';
 import type { Change } from '../model/change.js';
 import type { Placement } from '../store/placements.js';
 import { formatDuration } from '../time.js';
@@ -134,34 +133,4 @@ export function whereabouts(input: {
     recorded(target, name, 'removed', address, known, `left in ${prior.place}, no longer this list's place`),
   );
   return { applied: new Map(), recorded: left, left: prior, ...(was ? { before: was } : {}) };
-}
-
-/**
- * Gives the changes the configuration caused reason `config`: an entry added because the list
- * now lives elsewhere (it was in a place left behind) or because its settings let it in, and an
- * entry removed that the previous settings would have kept.
- */
-export function explainByConfig(
-  diff: ListDiff,
-  moved: ReadonlyMap<string, { place: string }>,
-  before: { desired: DesiredList; change: string } | undefined,
-): ListDiff {
-  const add = diff.add.map((c): Change => {
-    if (c.reason !== 'dns' && c.reason !== 'static') return c;
-    const from = moved.get(c.address);
-    if (from) return { ...c, reason: 'config', detail: `the list moved here from ${from.place}` };
-    if (before && !before.desired.entries.has(c.address))
-      return { ...c, reason: 'config', detail: `list settings changed: ${before.change}` };
-    return c;
-  });
-  const remove = diff.remove.map((c): Change => {
-    if (!before || c.reason === 'config' || c.reason === 'drift') return c;
-    if (!before.desired.entries.has(c.address)) return c;
-    return {
-      ...c,
-      reason: 'config',
-      detail: `list settings changed: ${before.change}${c.detail ? ` (${c.detail})` : ''}`,
-    };
-  });
-  return { ...diff, add, remove };
 }

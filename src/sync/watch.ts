@@ -1,12 +1,14 @@
 import type { Family } from '../address.js';
 import type { Config } from '../config/types.js';
-import { silentLogger, type Logger } from '../log.js';
+import { isEmpty } from '../planner/target.js';
+import type { Logger } from '../log.js';
 import { Resolver } from '../resolver/resolver.js';
 import { isSuccess, type LookupResult } from '../resolver/types.js';
 import type { Db } from '../store/db.js';
 import { recordLookups } from '../store/observations.js';
 import type { Clock } from '../time.js';
 import { runSync, type SyncResult } from './engine.js';
+import type { Notice } from './notices.js';
 import { questionsOf, resolversOf } from './resolve-all.js';
 
 export interface WatchOptions {
@@ -15,9 +17,17 @@ export interface WatchOptions {
   /** Every target is read at least this often, and what was removed there restored. */
   driftIntervalMs: number;
   clock: Clock;
+  /**
+   * Waits `ms`, or less when `woken` is aborted (a stop, a reload). Real time by default; a test
+   * gives one that moves its own clock instead.
+   */
+  sleep?: (ms: number, woken: AbortSignal) => Promise<void>;
+  /** The watch's own events: started, reloaded, stopped. */
   log: Logger;
   /** Returns the new configuration, or throws (the old one is kept). Called on SIGHUP. */
   reload: () => Config;
+  /** Hears what the syncs have to say, each thing once per watch while it stays so. */
+  onNotice?: (notice: Notice) => void;
   /** Called after every sync, e.g. to print its changes and write metrics. */
   afterSync?: (result: SyncResult) => void;
 }
@@ -50,20 +60,19 @@ function fingerprint(r: LookupResult): string {
 
 /**
  * The long-running loop: every name is asked again when its TTL expires (clamped to the interval
- * bounds); a list is synced as soon as an answer for one of its names changes, and every list at
- * least once per maximum interval so that retention expiry and drift are handled too.
+ * bounds); a list is synced as soon as an answer for one of its names changes, every list at least
+ * once per maximum interval, and every target is read at least once per drift interval so that a
+ * flushed set or a reloaded ruleset is restored and expired addresses leave on time.
  */
 export class Watcher {
   private slots = new Map<string, Slot>();
   private stopping = false;
-  private wake: (() => void) | undefined;
+  private woken = new AbortController();
   private pendingReload = false;
   private lastFullSync = 0;
   private lastDriftCheck = 0;
-  /** The last drift-check error per target, so that a target that stays down is not reported every time. */
-  private readonly unreadable = new Map<string, string>();
-  /** Names warned about as resolving to no address: once per watch, not once per sync. */
-  private readonly warned = new Set<string>();
+  /** What was said once and stays so: a name without address, a target that cannot be read. */
+  private readonly said = new Map<string, string>();
 
   constructor(
     private config: Config,
@@ -85,23 +94,18 @@ export class Watcher {
 
   stop(): void {
     this.stopping = true;
-    this.wake?.();
+    this.woken.abort();
   }
 
   requestReload(): void {
     this.pendingReload = true;
-    this.wake?.();
+    this.woken.abort();
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, Math.max(0, ms));
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
+  private async sleep(ms: number): Promise<void> {
+    const woken = this.woken.signal;
+    if (!woken.aborted) await (this.options.sleep ?? sleepUnlessWoken)(Math.max(0, ms), woken);
+    if (woken.aborted) this.woken = new AbortController();
   }
 
   private reload(): void {
@@ -122,24 +126,44 @@ export class Watcher {
   }
 
   /**
+   * A name without address and a target that cannot be read are said once, and again only after
+   * they changed; everything else as it comes.
+   */
+  private hear(notice: Notice, fromDriftCheck = false): void {
+    const key =
+      notice.kind === 'no-address'
+        ? `name ${notice.name}`
+        : notice.kind === 'target-failed' && fromDriftCheck
+          ? `target ${notice.target}`
+          : undefined;
+    if (key) {
+      const text = JSON.stringify(notice);
+      if (this.said.get(key) === text) return;
+      this.said.set(key, text);
+    }
+    this.options.onNotice?.(notice);
+  }
+
+  /**
    * Reads every target and restores what was removed there (a flushed set, a reloaded ruleset),
    * and takes out what has expired meanwhile. A plan first: when nothing drifted, nothing is
    * written, to the targets or to the database.
    */
   private async repairDrift(): Promise<void> {
-    const { log, clock } = this.options;
-    const base = { command: 'watch', force: false, clock, log, lookups: [] };
-    const plan = await runSync(this.config, this.db, { ...base, dryRun: true, log: silentLogger });
+    const { clock } = this.options;
+    const base = { command: 'watch', force: false, clock, lookups: [] };
+    const plan = await runSync(this.config, this.db, { ...base, preview: true });
     this.lastDriftCheck = clock().getTime();
     for (const t of plan.targets) {
-      // A target that cannot be read is said once, not every drift interval; its next sync says more.
-      if (t.error && this.unreadable.get(t.target) !== t.error)
-        log.warn(`watch: target ${t.target}: cannot check for drift: ${t.error}`);
-      if (t.error) this.unreadable.set(t.target, t.error);
-      else this.unreadable.delete(t.target);
+      if (t.error) this.hear({ kind: 'target-failed', target: t.target, error: t.error }, true);
+      else this.said.delete(`target ${t.target}`);
     }
-    if (!plan.targets.some((t) => t.changes.length > 0 || t.recorded.length > 0)) return;
-    const result = await runSync(this.config, this.db, { ...base, dryRun: false });
+    if (plan.targets.every((t) => !t.plan || isEmpty(t.plan))) return;
+    const result = await runSync(this.config, this.db, {
+      ...base,
+      preview: false,
+      onNotice: (n) => this.hear(n),
+    });
     this.options.afterSync?.(result);
   }
 
@@ -182,8 +206,7 @@ export class Watcher {
           slot.due =
             after + nextDelay(r, slot.failures, this.options.minIntervalMs, this.options.maxIntervalMs);
           const fp = fingerprint(r);
-          if (slot.last !== undefined && slot.last !== fp) changedNames.add(r.name);
-          if (slot.last === undefined) changedNames.add(r.name);
+          if (slot.last !== fp) changedNames.add(r.name);
           slot.last = fp;
         });
         const lists = fullDue
@@ -193,21 +216,18 @@ export class Watcher {
               .map((l) => l.name);
         if (lists.length === 0) {
           // Nothing changed: the answers are still recorded, so history and stale_limit stay right.
-          this.db.transaction(() => {
-            recordLookups(this.db, results, clock());
-          })();
+          this.db.transaction(() => recordLookups(this.db, results, clock()))();
           continue;
         }
         // A push in flight is finished before a stop takes effect: the loop only checks between syncs.
         const result = await runSync(this.config, this.db, {
           command: 'watch',
-          dryRun: false,
+          preview: false,
           force: false,
           lists,
           clock,
-          log,
           lookups: results,
-          warned: this.warned,
+          onNotice: (n) => this.hear(n),
         });
         if (fullDue) this.lastFullSync = after;
         // Every target of these lists was just read and reconciled.
@@ -220,4 +240,16 @@ export class Watcher {
     log.info('watch: stopped');
     return 0;
   }
+}
+
+function sleepUnlessWoken(ms: number, woken: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    woken.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      woken.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }

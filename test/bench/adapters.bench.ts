@@ -1,9 +1,10 @@
 import { X509Certificate } from 'node:crypto';
 import { expect, it } from 'vitest';
-import { MikrotikAdapter } from '../../adapters/mikrotik/index.js';
-import { OpnsenseAdapter } from '../../adapters/opnsense/index.js';
-import type { ListUpdate } from '../../adapters/types.js';
+import { MikrotikAdapter } from '../../adapters/mikrotik/adapter.js';
+import { OpnsenseAdapter } from '../../adapters/opnsense/adapter.js';
 import type { Change } from '../../src/model/change.js';
+import type { ListPlan } from '../../src/planner/target.js';
+import { planFor } from '../plans.js';
 import { FakeOpnsense } from '../fakes/opnsense.js';
 import { FakeRouterOS } from '../fakes/routeros.js';
 import { selfSignedCert, tempDir } from '../helpers.js';
@@ -36,14 +37,17 @@ const change = (target: string, a: string, action: 'added' | 'removed' = 'added'
   reason: action === 'added' ? 'dns' : 'expired',
 });
 
-function update(target: string, add: string[], remove: string[], desired: string[]): ListUpdate {
+function update(
+  target: string,
+  add: string[],
+  remove: string[],
+  desired: string[],
+): Partial<ListPlan> & { list: string } {
   return {
     list: 'bench',
-    remote: 'bench',
     add: add.map((a) => change(target, a)),
     remove: remove.map((a) => change(target, a, 'removed')),
     desired,
-    relabel: [],
   };
 }
 
@@ -56,20 +60,22 @@ async function routerOs(pipeline: number, delayMs: number): Promise<{ seconds: n
     {
       type: 'mikrotik',
       name: 'edge',
-      host: '127.0.0.1',
-      port: ros.port,
-      tls: false,
-      username: ros.user,
-      password: { key: 'targets.edge.password_env', env: 'DNSFENCE_BENCH_ROS_PW' },
       timeoutMs: 30_000,
       lists: new Map([['bench', 'bench']]),
+      settings: {
+        host: '127.0.0.1',
+        port: ros.port,
+        tls: false,
+        username: ros.user,
+        password: { key: 'targets.edge.password_env', env: 'DNSFENCE_BENCH_ROS_PW' },
+      },
     },
     { pipeline },
   );
   const all = addresses(ENTRIES);
   const t = performance.now();
-  await adapter.read([{ list: 'bench', remote: 'bench' }]);
-  const r = await adapter.apply([update('edge', all, [], all)]);
+  const snapshot = await adapter.read([{ list: 'bench', remote: 'bench' }]);
+  const r = await adapter.apply(planFor(adapter, snapshot, [update('edge', all, [], all)]));
   const seconds = (performance.now() - t) / 1000;
   expect(r.error).toBeUndefined();
   expect(r.applied).toHaveLength(ENTRIES);
@@ -115,22 +121,24 @@ it('adapters at scale', async () => {
       new OpnsenseAdapter({
         type: 'opnsense',
         name: 'opn',
-        url: opn.url,
-        tls: { fingerprint, insecure: false },
-        key: { key: 'targets.opn.key_env', env: 'DNSFENCE_BENCH_OPN_KEY' },
-        secret: { key: 'targets.opn.secret_env', env: 'DNSFENCE_BENCH_OPN_SECRET' },
-        adopt: false,
         timeoutMs: 30_000,
         lists: new Map([['bench', 'bench']]),
+        settings: {
+          url: opn.url,
+          tls: { fingerprint, insecure: false },
+          key: { key: 'targets.opn.key_env', env: 'DNSFENCE_BENCH_OPN_KEY' },
+          secret: { key: 'targets.opn.secret_env', env: 'DNSFENCE_BENCH_OPN_SECRET' },
+          adopt: false,
+        },
       });
     // One sync = read, then apply what changed; a fresh adapter each time, as each CLI run has.
     const sync = async (add: string[], remove: string[], desired: string[]) => {
       const a = adapter();
       const before = { writes: opn.writes, reconfigures: opn.reconfigures, requests: opn.requests.length };
       const t = performance.now();
-      await a.read([{ list: 'bench', remote: 'bench' }]);
+      const snapshot = await a.read([{ list: 'bench', remote: 'bench' }]);
       if (add.length + remove.length > 0) {
-        const r = await a.apply([update('opn', add, remove, desired)]);
+        const r = await a.apply(planFor(a, snapshot, [update('opn', add, remove, desired)]));
         expect(r.error).toBeUndefined();
       }
       await a.close();

@@ -15,7 +15,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import { silentLogger } from '../../src/log.js';
 import type { LookupResult } from '../../src/resolver/types.js';
 import { openDatabase, type Db } from '../../src/store/db.js';
 import type { Config } from '../../src/config/types.js';
@@ -86,14 +85,13 @@ async function syncRuns(
     const at = start + (run - from) * STEP_MS;
     const result = await runSync(config, db, {
       command: 'sync',
-      dryRun: false,
+      preview: false,
       force: false,
       clock: () => new Date(at),
-      log: silentLogger,
       lookups: answers(names, current),
     });
     expect(result.exitCode).toBe(0);
-    changes += result.targets.reduce((n, t) => n + t.changes.length, 0);
+    changes += result.targets.reduce((n, t) => n + (t.push?.applied.length ?? 0), 0);
   }
   return changes;
 }

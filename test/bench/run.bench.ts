@@ -5,8 +5,8 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
+import { TARGET_TYPES } from '../../adapters/registry.js';
 import { loadConfigFile } from '../../src/config/load.js';
-import { silentLogger } from '../../src/log.js';
 import { Resolver } from '../../src/resolver/resolver.js';
 import type { ResolverSpec } from '../../src/resolver/servers.js';
 import type { Question } from '../../src/resolver/types.js';
@@ -61,17 +61,16 @@ async function resolveSeconds(questions: Question[], spec: ResolverSpec): Promis
  * runs it: the configuration is read and the database opened outside the timing, once per sync here.
  */
 async function syncSeconds(configFile: string): Promise<number> {
-  const config = loadConfigFile(configFile);
+  const config = loadConfigFile(configFile, TARGET_TYPES);
   const db = openDatabase(config.database);
   try {
     migrate(db, config.database);
     const t = performance.now();
     const result = await runSync(config, db, {
       command: 'sync',
-      dryRun: false,
+      preview: false,
       force: false,
       clock: systemClock,
-      log: silentLogger,
     });
     const seconds = (performance.now() - t) / 1000;
     expect(result.exitCode).toBe(0);

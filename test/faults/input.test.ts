@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { dump } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
+import { TARGET_TYPES } from '../../adapters/registry.js';
 import { parseConfig } from '../../src/config/load.js';
 import { expandName } from '../../src/config/names.js';
 import { ConfigError } from '../../src/errors.js';
@@ -91,7 +92,7 @@ describe('fault campaign: configuration and input', () => {
       fc.property(fc.constantFrom(...paths), value, (path, v) => {
         const text = dump(mutate(VALID, path, v));
         try {
-          parseConfig(text, FILE);
+          parseConfig(text, FILE, TARGET_TYPES);
         } catch (err) {
           if (!(err instanceof ConfigError)) failures += 1;
           expect(err).toBeInstanceOf(ConfigError);
@@ -116,7 +117,7 @@ describe('fault campaign: configuration and input', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 200 }), (text) => {
         try {
-          parseConfig(text, FILE);
+          parseConfig(text, FILE, TARGET_TYPES);
         } catch (err) {
           expect(err).toBeInstanceOf(ConfigError);
         }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
 import { verifyAudit } from '../../store/audit.js';
-import { Context, exitWith } from '../context.js';
+import { action } from '../context.js';
 
 export function registerAudit(program: Command): void {
   const audit = program.command('audit').description('the hash-chained audit log');
@@ -9,8 +9,7 @@ export function registerAudit(program: Command): void {
     .command('verify')
     .description('recompute the hash chain; exit 1 and name the first bad entry if the log was altered')
     .action(
-      exitWith(async (_opts: unknown, cmd: Command) => {
-        const ctx = new Context(cmd);
+      action(async (ctx) => {
         const db = ctx.openReadonly();
         try {
           const v = verifyAudit(db);

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { createAdapter } from '../../../adapters/index.js';
+import { createAdapter } from '../../../adapters/registry.js';
 import type { Config } from '../../config/types.js';
 import { errorMessage, ExitCode } from '../../errors.js';
 import type { LookupResult } from '../../resolver/types.js';
-import { Context, exitWith } from '../context.js';
+import { action } from '../context.js';
 
 type Level = 'ok' | 'warn' | 'fail';
 
@@ -23,8 +23,7 @@ export function registerCheck(program: Command): void {
     )
     .option('--offline', 'only validate the file')
     .action(
-      exitWith(async (opts: { offline?: boolean }, cmd: Command) => {
-        const ctx = new Context(cmd);
+      action(async (ctx, opts: { offline?: boolean }) => {
         const config = ctx.loadConfig();
         const names = new Set([...config.lists.values()].flatMap((l) => l.names));
         const lines: CheckLine[] = [
@@ -50,11 +49,7 @@ export function registerCheck(program: Command): void {
             try {
               lines.push({ what: `target ${adapter.target}`, level: 'ok', detail: await adapter.check() });
             } catch (err) {
-              lines.push({
-                what: `target ${adapter.target}`,
-                level: 'fail',
-                detail: errorMessage(err).replace(`target ${adapter.target}: `, ''),
-              });
+              lines.push({ what: `target ${adapter.target}`, level: 'fail', detail: errorMessage(err) });
             } finally {
               await adapter.close();
             }

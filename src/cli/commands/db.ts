@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { acquireLock } from '../../store/lock.js';
 import { migrate, schemaVersion } from '../../store/migrate.js';
 import { openDatabase } from '../../store/db.js';
-import { Context, exitWith } from '../context.js';
+import { action } from '../context.js';
 import { dbInfo } from '../../store/info.js';
 import { prune } from '../../store/prune.js';
 import { verifyAudit } from '../../store/audit.js';
@@ -17,8 +17,7 @@ export function registerDb(program: Command): void {
     )
     .requiredOption('--older-than <duration>', 'e.g. 400d')
     .action(
-      exitWith(async (opts: { olderThan: string }, cmd: Command) => {
-        const ctx = new Context(cmd);
+      action(async (ctx, opts: { olderThan: string }) => {
         const config = ctx.loadConfig();
         const ms = parseDuration(opts.olderThan);
         if (ms === undefined)
@@ -58,8 +57,7 @@ export function registerDb(program: Command): void {
   db.command('info')
     .description('schema version, file sizes, row counts, oldest entries (read-only)')
     .action(
-      exitWith(async (_opts: unknown, cmd: Command) => {
-        const ctx = new Context(cmd);
+      action(async (ctx) => {
         const config = ctx.loadConfig();
         const handle = ctx.openReadonly();
         try {
@@ -81,8 +79,7 @@ export function registerDb(program: Command): void {
   db.command('migrate')
     .description('create the database or bring its schema up to date')
     .action(
-      exitWith(async (_opts: unknown, cmd: Command) => {
-        const ctx = new Context(cmd);
+      action(async (ctx) => {
         const config = ctx.loadConfig();
         const lock = acquireLock(config.database, 'db migrate', ctx.clock());
         try {

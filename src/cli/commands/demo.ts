@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Context, exitWith } from '../context.js';
+import { action } from '../context.js';
 
 export function registerDemo(program: Command): void {
   program
@@ -8,8 +8,7 @@ export function registerDemo(program: Command): void {
       'offline demonstration: an embedded DNS server, four syncs into a scratch database and file target, then the report',
     )
     .action(
-      exitWith(async (_opts: unknown, cmd: Command) => {
-        const ctx = new Context(cmd);
+      action(async (ctx) => {
         const { runDemo } = await import('../../demo/demo.js');
         const result = await runDemo((s) => (ctx.json ? undefined : ctx.print(s)), ctx.log);
         if (ctx.json) ctx.printJson(result);

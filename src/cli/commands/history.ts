@@ -13,7 +13,7 @@ import {
   type AddressHistory,
 } from '../../store/history.js';
 import { parseInstant } from '../../time.js';
-import { Context, exitWith } from '../context.js';
+import { action } from '../context.js';
 
 const short = (t: string | null) => (t ? t.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : 'now');
 const recordType = (family: string) => (family === 'ipv4' ? 'A' : 'AAAA');
@@ -26,8 +26,7 @@ export function registerHistory(program: Command): void {
     )
     .option('--since <when>', 'a date or a duration back from now', '400d')
     .action(
-      exitWith(async (subject: string, opts: { since: string }, cmd: Command) => {
-        const ctx = new Context(cmd);
+      action(async (ctx, subject: string, opts: { since: string }) => {
         const since = parseInstant(opts.since, ctx.clock(), '--since').toISOString();
         const db = ctx.openReadonly();
         try {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { findProfile, PROFILES } from '../../config/profiles.js';
 import { starterConfig } from '../../config/starter.js';
 import { ConfigError } from '../../errors.js';
-import { Context, exitWith } from '../context.js';
+import { action } from '../context.js';
 
 export function registerInit(program: Command): void {
   program
@@ -12,8 +12,7 @@ export function registerInit(program: Command): void {
     .option('--profile <name>', `start from a vendor profile (${PROFILES.map((p) => p.name).join(', ')})`)
     .option('--force', 'overwrite an existing file')
     .action(
-      exitWith(async (opts: { profile?: string; force?: boolean }, cmd: Command) => {
-        const ctx = new Context(cmd);
+      action(async (ctx, opts: { profile?: string; force?: boolean }) => {
         const path = ctx.options.config ?? 'dnsfence.yaml';
         if (opts.profile && !findProfile(opts.profile)) {
           throw new ConfigError(

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
 import { findProfile, formatPorts, PROFILES } from '../../config/profiles.js';
-import { Context, exitWith } from '../context.js';
+import { action } from '../context.js';
 
 export function registerProfile(program: Command): void {
   const profile = program.command('profile').description('the built-in vendor profiles');
@@ -9,8 +9,7 @@ export function registerProfile(program: Command): void {
     .command('list')
     .description('name and purpose of each profile')
     .action(
-      exitWith(async (_opts: unknown, cmd: Command) => {
-        const ctx = new Context(cmd);
+      action(async (ctx) => {
         if (ctx.json)
           ctx.printJson(
             PROFILES.map((p) => ({ name: p.name, title: p.title, lists: p.lists.map((l) => l.name) })),
@@ -27,8 +26,7 @@ export function registerProfile(program: Command): void {
     .command('show <name>')
     .description('lists, names, protocols and ports of one profile')
     .action(
-      exitWith(async (name: string, _opts: unknown, cmd: Command) => {
-        const ctx = new Context(cmd);
+      action(async (ctx, name: string, _opts: unknown) => {
         const p = findProfile(name);
         if (!p)
           throw new ConfigError(

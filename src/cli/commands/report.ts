@@ -4,7 +4,7 @@ import { buildReport } from '../../report/model.js';
 import { checkOutputPath, writeReportFile } from '../../report/output.js';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from '../../report/render.js';
 import { parseInstant } from '../../time.js';
-import { collect, Context, exitWith } from '../context.js';
+import { action, collect } from '../context.js';
 
 interface ReportOptions {
   since: string;
@@ -28,8 +28,7 @@ export function registerReport(program: Command): void {
     .option('--list <name>', 'only this list (repeatable)', collect)
     .option('--name <dns-name>', 'only changes caused by this DNS name (repeatable)', collect)
     .action(
-      exitWith(async (opts: ReportOptions, cmd: Command) => {
-        const ctx = new Context(cmd);
+      action(async (ctx, opts: ReportOptions) => {
         const format = (ctx.json ? 'json' : opts.format) as ReportFormat;
         if (!REPORT_FORMATS.includes(format)) {
           throw new ConfigError(`--format: "${opts.format}" is not one of ${REPORT_FORMATS.join(', ')}`);

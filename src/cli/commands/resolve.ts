@@ -5,7 +5,7 @@ import { expandName } from '../../config/names.js';
 import { ConfigError, ExitCode } from '../../errors.js';
 import { isSuccess, type LookupResult } from '../../resolver/types.js';
 import type { ListConfig } from '../../config/types.js';
-import { Context, exitWith } from '../context.js';
+import { action } from '../context.js';
 
 export function registerResolve(program: Command): void {
   program
@@ -14,8 +14,7 @@ export function registerResolve(program: Command): void {
       'resolve now (all configured names, or the ones given) and print answers with TTLs; records nothing',
     )
     .action(
-      exitWith(async (names: string[], _opts: unknown, cmd: Command) => {
-        const ctx = new Context(cmd);
+      action(async (ctx, names: string[], _opts: unknown) => {
         // Names on the command line need no configuration file: the defaults and /etc/resolv.conf do.
         const config =
           names.length > 0 && !existsSync(ctx.configPath)

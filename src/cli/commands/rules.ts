@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { parseAddress } from '../../address.js';
 import { ConfigError } from '../../errors.js';
 import { renderRules, ruleSpecs } from '../../rules/render.js';
-import { collect, Context, exitWith } from '../context.js';
+import { action, collect } from '../context.js';
 
 export function registerRules(program: Command): void {
   program
@@ -17,8 +17,7 @@ export function registerRules(program: Command): void {
       collect,
     )
     .action(
-      exitWith(async (opts: { target: string; source?: string[] }, cmd: Command) => {
-        const ctx = new Context(cmd);
+      action(async (ctx, opts: { target: string; source?: string[] }) => {
         const config = ctx.loadConfig();
         const target = config.targets.get(opts.target);
         if (!target)

@@ -6,7 +6,7 @@ import { allLookups } from '../../store/observations.js';
 import { loadLeftovers } from '../../store/placements.js';
 import { lastRun, latestPushes } from '../../store/runs.js';
 import { computeDesired } from '../../sync/desired-from-store.js';
-import { Context, exitWith } from '../context.js';
+import { action } from '../context.js';
 
 export function registerStatus(program: Command): void {
   program
@@ -15,8 +15,7 @@ export function registerStatus(program: Command): void {
       'per list: names, addresses, last lookups, failing names; per target: last push and its result',
     )
     .action(
-      exitWith(async (_opts: unknown, cmd: Command) => {
-        const ctx = new Context(cmd);
+      action(async (ctx) => {
         const config = ctx.loadConfig();
         const db = ctx.openReadonly();
         try {

@@ -4,8 +4,7 @@ import { ExitCode } from '../../errors.js';
 import { acquireLock } from '../../store/lock.js';
 import { interruptRun } from '../../store/runs.js';
 import { checkMetricsPath, writeRunMetrics } from '../../report/metrics.js';
-import { collect, Context, exitWith } from '../context.js';
-import { formatSync, syncJson } from '../format.js';
+import { action, collect, type Context } from '../context.js';
 
 export function registerSync(program: Command): void {
   program
@@ -16,8 +15,8 @@ export function registerSync(program: Command): void {
     .option('--target <name>', 'only this target (repeatable)', collect)
     .option('--list <name>', 'only this list (repeatable)', collect)
     .action(
-      exitWith(async (opts: { target?: string[]; list?: string[] }, cmd: Command) =>
-        run(cmd, { ...opts, dryRun: true, force: false }, 'plan'),
+      action(async (ctx, opts: { target?: string[]; list?: string[] }) =>
+        run(ctx, { ...opts, dryRun: true, force: false }, 'plan'),
       ),
     );
 
@@ -30,8 +29,9 @@ export function registerSync(program: Command): void {
     .option('--force', 'apply removals that exceed safety.max_remove (recorded as reason forced)')
     .option('--metrics-file <path>', 'write Prometheus textfile metrics here after the run (atomically)')
     .action(
-      exitWith(
+      action(
         async (
+          ctx,
           opts: {
             dryRun?: boolean;
             force?: boolean;
@@ -39,18 +39,16 @@ export function registerSync(program: Command): void {
             list?: string[];
             metricsFile?: string;
           },
-          cmd: Command,
-        ) => run(cmd, { ...opts, dryRun: opts.dryRun ?? false, force: opts.force ?? false }, 'sync'),
+        ) => run(ctx, { ...opts, dryRun: opts.dryRun ?? false, force: opts.force ?? false }, 'sync'),
       ),
     );
 }
 
 async function run(
-  cmd: Command,
+  ctx: Context,
   opts: { dryRun: boolean; force: boolean; target?: string[]; list?: string[]; metricsFile?: string },
   command: string,
 ): Promise<ExitCode> {
-  const ctx = new Context(cmd);
   const config = ctx.loadConfig();
   if (opts.metricsFile) checkMetricsPath(opts.metricsFile);
   // plan and --dry-run write nothing, so they need no lock and never wait for a running sync.
@@ -81,19 +79,21 @@ async function run(
   try {
     // Loaded here, not at start-up: the resolver and adapters are not needed by the read-only commands.
     const { runSync } = await import('../../sync/engine.js');
+    const { syncJson, syncLines } = await import('../../sync/lines.js');
     const result = await runSync(config, db, {
       command,
-      dryRun: opts.dryRun,
+      preview: opts.dryRun,
       force: opts.force,
       ...(opts.target ? { targets: opts.target } : {}),
       ...(opts.list ? { lists: opts.list } : {}),
       clock: ctx.clock,
-      log: ctx.log,
+      onNotice: (n) => ctx.notice(n),
     });
     if (opts.metricsFile && !opts.dryRun) writeRunMetrics(opts.metricsFile, db, result, ctx.log);
     if (ctx.json) ctx.printJson(syncJson(result));
     // -q: a sync that pushes prints no change lines (the audit log has them); a preview is its output.
-    else if (!ctx.options.quiet || opts.dryRun) ctx.print(formatSync(result, ctx.options.verbose === true));
+    else if (!ctx.options.quiet || opts.dryRun)
+      ctx.print(syncLines(result, ctx.options.verbose === true).join('\n'));
     return result.exitCode;
   } finally {
     db.close();

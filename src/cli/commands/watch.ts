@@ -5,8 +5,9 @@ import { checkMetricsPath, writeRunMetrics } from '../../report/metrics.js';
 import { acquireLock } from '../../store/lock.js';
 import { parseDuration } from '../../time.js';
 import type { SyncResult } from '../../sync/engine.js';
-import { Context, exitWith } from '../context.js';
-import { formatSync } from '../format.js';
+import { TARGET_TYPES } from '../../../adapters/registry.js';
+import { action, type Context } from '../context.js';
+import { syncLines } from '../../sync/lines.js';
 
 interface WatchOpts {
   minInterval: string;
@@ -40,63 +41,66 @@ export function registerWatch(program: Command): void {
     )
     .option('--metrics-file <path>', 'write Prometheus textfile metrics after every sync')
     .action(
-      exitWith(async (opts: WatchOpts, cmd: Command) => {
-        const ctx = new Context(cmd, { jsonLogs: true });
-        const minIntervalMs = duration(opts.minInterval, '--min-interval');
-        const maxIntervalMs = duration(opts.maxInterval, '--max-interval');
-        const driftIntervalMs = duration(opts.driftInterval, '--drift-interval');
-        if (minIntervalMs > maxIntervalMs)
-          throw new ConfigError('--min-interval is longer than --max-interval');
-        const config = ctx.loadConfig();
-        if (opts.metricsFile) checkMetricsPath(opts.metricsFile);
-        // The watch holds the lock for its whole life: a concurrent sync exits 4 naming it.
-        const lock = acquireLock(config.database, 'watch', ctx.clock());
-        const db = ctx.openWritable();
-        const { Watcher } = await import('../../sync/watch.js');
-        const watcher = new Watcher(config, db, {
-          minIntervalMs,
-          maxIntervalMs,
-          driftIntervalMs,
-          clock: ctx.clock,
-          log: ctx.log,
-          reload: () => {
-            const next = loadConfigFile(ctx.configPath);
-            if (ctx.options.db) next.database = ctx.options.db;
-            if (next.database !== config.database)
-              throw new ConfigError('database: cannot change while watch runs; restart it');
-            if (next.targets.size === 0)
-              throw new ConfigError(
-                `${next.file}: targets: none configured; a watch without targets pushes nothing`,
-              );
-            for (const w of next.warnings) ctx.log.warn(w);
-            return next;
-          },
-          afterSync: (result) => {
-            printChanges(ctx, result);
-            if (opts.metricsFile) writeRunMetrics(opts.metricsFile, db, result, ctx.log);
-          },
-        });
-        const stop = (signal: string) => {
-          ctx.log.info(`watch: ${signal}: finishing the push in flight, then stopping`);
-          watcher.stop();
-        };
-        const onTerm = () => stop('SIGTERM');
-        const onInt = () => stop('SIGINT');
-        const onHup = () => watcher.requestReload();
-        process.on('SIGTERM', onTerm);
-        process.on('SIGINT', onInt);
-        process.on('SIGHUP', onHup);
-        try {
-          await watcher.run();
-          return ExitCode.ok;
-        } finally {
-          process.off('SIGTERM', onTerm);
-          process.off('SIGINT', onInt);
-          process.off('SIGHUP', onHup);
-          db.close();
-          lock.release();
-        }
-      }),
+      action(
+        async (ctx, opts: WatchOpts) => {
+          const minIntervalMs = duration(opts.minInterval, '--min-interval');
+          const maxIntervalMs = duration(opts.maxInterval, '--max-interval');
+          const driftIntervalMs = duration(opts.driftInterval, '--drift-interval');
+          if (minIntervalMs > maxIntervalMs)
+            throw new ConfigError('--min-interval is longer than --max-interval');
+          const config = ctx.loadConfig();
+          if (opts.metricsFile) checkMetricsPath(opts.metricsFile);
+          // The watch holds the lock for its whole life: a concurrent sync exits 4 naming it.
+          const lock = acquireLock(config.database, 'watch', ctx.clock());
+          const db = ctx.openWritable();
+          const { Watcher } = await import('../../sync/watch.js');
+          const watcher = new Watcher(config, db, {
+            minIntervalMs,
+            maxIntervalMs,
+            driftIntervalMs,
+            clock: ctx.clock,
+            log: ctx.log,
+            onNotice: (n) => ctx.notice(n),
+            reload: () => {
+              const next = loadConfigFile(ctx.configPath, TARGET_TYPES);
+              if (ctx.options.db) next.database = ctx.options.db;
+              if (next.database !== config.database)
+                throw new ConfigError('database: cannot change while watch runs; restart it');
+              if (next.targets.size === 0)
+                throw new ConfigError(
+                  `${next.file}: targets: none configured; a watch without targets pushes nothing`,
+                );
+              for (const w of next.warnings) ctx.log.warn(w);
+              return next;
+            },
+            afterSync: (result) => {
+              printChanges(ctx, result);
+              if (opts.metricsFile) writeRunMetrics(opts.metricsFile, db, result, ctx.log);
+            },
+          });
+          const stop = (signal: string) => {
+            ctx.log.info(`watch: ${signal}: finishing the push in flight, then stopping`);
+            watcher.stop();
+          };
+          const onTerm = () => stop('SIGTERM');
+          const onInt = () => stop('SIGINT');
+          const onHup = () => watcher.requestReload();
+          process.on('SIGTERM', onTerm);
+          process.on('SIGINT', onInt);
+          process.on('SIGHUP', onHup);
+          try {
+            await watcher.run();
+            return ExitCode.ok;
+          } finally {
+            process.off('SIGTERM', onTerm);
+            process.off('SIGINT', onInt);
+            process.off('SIGHUP', onHup);
+            db.close();
+            lock.release();
+          }
+        },
+        { jsonLogs: true },
+      ),
     );
 }
 
@@ -105,9 +109,8 @@ function printChanges(ctx: Context, result: SyncResult): void {
   if (ctx.options.quiet) return;
   if (ctx.json) {
     for (const t of result.targets)
-      for (const c of t.changes) ctx.print(JSON.stringify({ time: result.finishedAt, ...c }));
+      for (const c of t.push?.applied ?? []) ctx.print(JSON.stringify({ time: result.finishedAt, ...c }));
     return;
   }
-  const lines = formatSync(result, false).split('\n').filter(Boolean);
-  for (const line of lines) ctx.print(`${result.finishedAt}  ${line}`);
+  for (const line of syncLines(result, false)) ctx.print(`${result.finishedAt}  ${line}`);
 }
