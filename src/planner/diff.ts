@@ -1,10 +1,7 @@
 import { sortByAddress, type Family } from '../address.js';
 import type { Change } from '../model/change.js';
+import type { Applied } from '../store/applied.js';
 import type { DesiredList } from './types.js';
-
-export interface Applied {
-  names: string[];
-}
 
 export interface ListDiff {
   target: string;

@@ -1,6 +1,7 @@
 import { familyOf, type Family } from '../address.js';
 import type { Change } from '../model/change.js';
-import { diffList, type Applied } from './diff.js';
+import type { Applied } from '../store/applied.js';
+import { diffList } from './diff.js';
 import { explainByConfig, type Before } from './config-reasons.js';
 import { applySafety, type SafetyHold } from './safety.js';
 import type { DesiredList } from './types.js';

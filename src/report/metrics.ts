@@ -4,6 +4,7 @@ import { errnoText } from '../errno.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
+import { metricCounts } from '../store/metrics.js';
 
 const label = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 const labels = (l: Record<string, string>) =>
@@ -40,77 +41,42 @@ export function renderMetrics(
   metric('dnsfence_sync_duration_seconds', 'gauge', 'Duration of the last sync.', [
     [{}, (run.durationMs / 1000).toFixed(3)],
   ]);
-  const ok = db
-    .prepare(
-      "SELECT target, max(at) AS at FROM pushes WHERE outcome IN ('ok', 'unchanged') GROUP BY target ORDER BY target",
-    )
-    .all() as { target: string; at: string }[];
+  const counts = metricCounts(db);
   metric(
     'dnsfence_target_last_success_timestamp_seconds',
     'gauge',
     'Last successful push (or check with nothing to do) per target.',
-    ok.map((r) => [{ target: r.target }, seconds(r.at)]),
+    counts.lastSuccess.map((r) => [{ target: r.target }, seconds(r.at)]),
   );
-  const held = db
-    .prepare('SELECT target, list, count(*) AS n FROM applied GROUP BY target, list ORDER BY target, list')
-    .all() as {
-    target: string;
-    list: string;
-    n: number;
-  }[];
   metric(
     'dnsfence_list_addresses',
     'gauge',
     'Addresses dnsfence keeps in each list on each target.',
-    held.map((r) => [{ target: r.target, list: r.list }, r.n]),
+    counts.listAddresses.map((r) => [{ target: r.target, list: r.list }, r.n]),
   );
-  const changes = db
-    .prepare(
-      'SELECT target, action, count(*) AS n FROM audit GROUP BY target, action ORDER BY target, action',
-    )
-    .all() as {
-    target: string;
-    action: string;
-    n: number;
-  }[];
   metric(
     'dnsfence_changes_total',
     'counter',
     'Addresses added to or removed from lists, per target.',
-    changes.map((r) => [{ target: r.target, action: r.action }, r.n]),
+    counts.changes.map((r) => [{ target: r.target, action: r.action }, r.n]),
   );
-  const failed = db
-    .prepare(
-      "SELECT target, count(*) AS n FROM pushes WHERE outcome IN ('failed', 'partial') GROUP BY target ORDER BY target",
-    )
-    .all() as { target: string; n: number }[];
   metric(
     'dnsfence_target_failures_total',
     'counter',
     'Pushes to a target that failed.',
-    failed.map((r) => [{ target: r.target }, r.n]),
+    counts.targetFailures.map((r) => [{ target: r.target }, r.n]),
   );
-  const lookups = db
-    .prepare('SELECT name, sum(count) AS n FROM failures GROUP BY name ORDER BY name')
-    .all() as { name: string; n: number }[];
   metric(
     'dnsfence_lookup_failures_total',
     'counter',
     'Failed lookups (timeout, SERVFAIL, …) per name.',
-    lookups.map((r) => [{ name: r.name }, r.n]),
+    counts.lookupFailures.map((r) => [{ name: r.name }, r.n]),
   );
-  const failing = db
-    .prepare('SELECT name, family, failing_since IS NOT NULL AS f FROM lookups ORDER BY name, family')
-    .all() as {
-    name: string;
-    family: string;
-    f: number;
-  }[];
   metric(
     'dnsfence_lookup_failing',
     'gauge',
     '1 while the latest lookup of a name failed.',
-    failing.map((r) => [{ name: r.name, family: r.family }, r.f]),
+    counts.failing.map((r) => [{ name: r.name, family: r.family }, r.f]),
   );
   return `${out.join('\n')}\n`;
 }

@@ -1,4 +1,7 @@
-import type { Applied } from '../planner/diff.js';
+/** An entry the audit log says a target list holds, with the names it was recorded with. */
+export interface Applied {
+  names: string[];
+}
 import type { Db } from './db.js';
 
 /** What the audit log says one target list holds. */

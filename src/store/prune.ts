@@ -50,3 +50,9 @@ export function prune(db: Db, cutoff: Date, now: Date): PruneResult {
     })
     .immediate();
 }
+
+/** Gives the space of what was pruned back to the file system: the log folded in, the file rewritten. */
+export function compact(db: Db): void {
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.exec('VACUUM');
+}

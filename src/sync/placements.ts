@@ -1,7 +1,7 @@
 import { parseAddress, type Address } from '../address.js';
 import { stableJson } from '../json.js';
 import type { ListConfig } from '../config/types.js';
-import type { Applied } from '../planner/diff.js';
+import type { Applied } from '../store/applied.js';
 import type { Change } from '../model/change.js';
 import type { Placement } from '../store/placements.js';
 import { formatDuration } from '../time.js';

@@ -4,7 +4,7 @@ import { migrate, schemaVersion } from '../../store/migrate.js';
 import { openDatabase } from '../../store/db.js';
 import { action } from '../context.js';
 import { dbInfo } from '../../store/info.js';
-import { prune } from '../../store/prune.js';
+import { compact, prune } from '../../store/prune.js';
 import { verifyAudit } from '../../store/audit.js';
 import { ConfigError, ExitCode } from '../../errors.js';
 import { formatDuration, parseDuration } from '../../time.js';
@@ -35,8 +35,7 @@ export function registerDb(program: Command): void {
           try {
             const now = ctx.clock();
             const result = prune(handle, new Date(now.getTime() - ms), now);
-            handle.pragma('wal_checkpoint(TRUNCATE)');
-            handle.exec('VACUUM');
+            compact(handle);
             const verdict = verifyAudit(handle);
             if (ctx.json) ctx.printJson({ ...result, auditVerified: verdict.ok });
             else {
