@@ -231,6 +231,26 @@ describe('diff against a target', () => {
     expect(diff.record).toEqual([]);
   });
 
+  it('an entry of a name still configured, answered before what the list looks back over, leaves as expired; one of a name gone, for config', () => {
+    const diff = diffList({
+      target: 'fw',
+      desired: desired(),
+      actual: new Set(['192.0.2.1', '198.51.100.7', '203.0.113.8', '203.0.113.9']),
+      applied: new Map([
+        ['192.0.2.1', { names: ['a.example.com'] }],
+        ['198.51.100.7', { names: ['static'] }],
+        ['203.0.113.8', { names: ['a.example.com'] }],
+        ['203.0.113.9', { names: ['gone.example.com'] }],
+      ]),
+      families: ['ipv4'],
+      familyOf,
+    });
+    expect(diff.remove.map((c) => [c.address, c.reason])).toEqual([
+      ['203.0.113.8', 'expired'],
+      ['203.0.113.9', 'config'],
+    ]);
+  });
+
   it('restores an entry deleted by hand as drift', () => {
     const diff = diffList({
       target: 'fw',

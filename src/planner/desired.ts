@@ -126,7 +126,14 @@ export function desiredList(input: DesiredInput): DesiredList {
   }
   for (const address of entries.keys()) excluded.delete(address);
   dropCovered(entries, excluded);
-  return { list: list.name, entries, excluded, staleNames: [...staleNames].sort(), rejected };
+  return {
+    list: list.name,
+    names: configured,
+    entries,
+    excluded,
+    staleNames: [...staleNames].sort(),
+    rejected,
+  };
 }
 
 /**

@@ -116,6 +116,18 @@ export function diffList(input: DiffInput): ListDiff {
         reason: why.reason,
         detail: why.detail,
       });
+    } else if (known.names.some((n) => desired.names.has(n))) {
+      // Its names are still configured, but none answered it within what the desired set looked
+      // back over (retention, or stale_limit while failing): it expired long ago, unpushed.
+      remove.push({
+        target,
+        list,
+        action: 'removed',
+        address,
+        names: known.names,
+        reason: 'expired',
+        detail: 'not answered within retention',
+      });
     } else {
       remove.push({
         target,

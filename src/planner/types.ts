@@ -29,11 +29,13 @@ export interface Rejected {
 
 export interface DesiredList {
   list: string;
+  /** The DNS names the list is configured with now. */
+  names: ReadonlySet<string>;
   entries: Map<string, DesiredEntry>;
   /** Addresses seen for the list's names that it must not hold, with the reason. */
   excluded: Map<string, ExcludedEntry>;
   /** Names whose failing lookups keep their old addresses in the list. */
   staleNames: string[];
-  /** Answers that arrived in this pass (seen at `now`) dropped by answer hygiene, as `name: address (range)`. */
+  /** Answers that arrived in this pass (seen at `now`) dropped on their way in. */
   rejected: Rejected[];
 }

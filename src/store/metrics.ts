@@ -22,8 +22,12 @@ export function metricCounts(db: Db): MetricCounts {
     lastSuccess: all(
       "SELECT target, max(at) AS at FROM pushes WHERE outcome IN ('ok', 'unchanged') GROUP BY target ORDER BY target",
     ),
-    listAddresses: all('SELECT target, list, count(*) AS n FROM applied GROUP BY target, list ORDER BY target, list'),
-    changes: all('SELECT target, action, count(*) AS n FROM audit GROUP BY target, action ORDER BY target, action'),
+    listAddresses: all(
+      'SELECT target, list, count(*) AS n FROM applied GROUP BY target, list ORDER BY target, list',
+    ),
+    changes: all(
+      'SELECT target, action, count(*) AS n FROM audit GROUP BY target, action ORDER BY target, action',
+    ),
     targetFailures: all(
       "SELECT target, count(*) AS n FROM pushes WHERE outcome IN ('failed', 'partial') GROUP BY target ORDER BY target",
     ),
