@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { recordTargetFaults, recordSecretScan } from './faults/campaign.js';
+import { faultCase, recordSecretScan } from './faults/campaign.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RouterOsSession } from '../adapters/mikrotik/session.js';
 import { MikrotikAdapter } from '../adapters/mikrotik/adapter.js';
@@ -10,6 +10,8 @@ import { change, planFor } from './plans.js';
 import type { ZoneServer } from '../src/demo/dns-server.js';
 import { FakeRouterOS } from './fakes/routeros.js';
 import { cli, selfSignedCert, startZone, tempDir, type CliRun } from './helpers.js';
+
+const fault = faultCase('RouterOS');
 
 let zone: ZoneServer;
 let dnsPort: number;
@@ -93,7 +95,7 @@ describe('MikroTik adapter against a fake RouterOS', () => {
     expect(ros.writes).toBe(writes);
   });
 
-  it('restores an entry deleted on the router by hand (drift)', async () => {
+  fault('restores an entry deleted on the router by hand (drift)', async () => {
     await start();
     await run('sync');
     const gone = ros.entries.findIndex((e) => e.address === '198.51.100.2');
@@ -171,7 +173,7 @@ describe('MikroTik adapter against a fake RouterOS', () => {
     ]);
   });
 
-  it('a wrong password is one line naming the target, exit 1', async () => {
+  fault('a wrong password is one line naming the target, exit 1', async () => {
     await start();
     const r = await cli(['-c', join(dir.path, 'dnsfence.yaml'), 'sync'], { env: { EDGE_PASSWORD: 'wrong' } });
     expect(r.code).toBe(1);
@@ -180,26 +182,29 @@ describe('MikroTik adapter against a fake RouterOS', () => {
     ]);
   });
 
-  it('a router that refuses the connection is one line naming the target, exit 1, and nothing recorded', async () => {
-    await start();
-    expect((await run('sync')).code).toBe(0);
-    const before = entries();
-    await ros.stop();
-    zone.set('www.example.com', { a: ['192.0.2.77'], ttl: 60 });
-    const r = await run('sync');
-    expect(r.code).toBe(1);
-    expect(r.stderr.trim().split('\n')).toEqual([
-      expect.stringMatching(new RegExp(`^error: target edge: .*127\\.0\\.0\\.1:${ros.port}.*refused`)),
-    ]);
-    const db = new Database(join(dir.path, 'dnsfence.db'), { readonly: true });
-    expect(db.prepare("SELECT count(*) AS n FROM audit WHERE address = '192.0.2.77'").get()).toEqual({
-      n: 0,
-    });
-    db.close();
-    expect(entries()).toEqual(before);
-  });
+  fault(
+    'a router that refuses the connection is one line naming the target, exit 1, and nothing recorded',
+    async () => {
+      await start();
+      expect((await run('sync')).code).toBe(0);
+      const before = entries();
+      await ros.stop();
+      zone.set('www.example.com', { a: ['192.0.2.77'], ttl: 60 });
+      const r = await run('sync');
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(new RegExp(`^error: target edge: .*127\\.0\\.0\\.1:${ros.port}.*refused`)),
+      ]);
+      const db = new Database(join(dir.path, 'dnsfence.db'), { readonly: true });
+      expect(db.prepare("SELECT count(*) AS n FROM audit WHERE address = '192.0.2.77'").get()).toEqual({
+        n: 0,
+      });
+      db.close();
+      expect(entries()).toEqual(before);
+    },
+  );
 
-  it('survives !fatal, a connection dropped mid-reply and a router that stops answering', async () => {
+  fault('survives !fatal, a connection dropped mid-reply and a router that stops answering', async () => {
     await start();
     ros.failNext(/print$/, 'fatal');
     const fatal = await run('sync');
@@ -220,62 +225,68 @@ describe('MikroTik adapter against a fake RouterOS', () => {
     expect(entries('ip')).toHaveLength(5);
   });
 
-  it('pipelines commands; a connection lost part-way records only what the router confirmed, and the next sync completes it', async () => {
-    const names = Array.from({ length: 40 }, (_, i) => `h${i}.example.com`);
-    names.forEach((n, i) => zone.set(n, { a: [`203.0.113.${i + 1}`], ttl: 60 }));
-    await start(false, `[${names.join(', ')}]`);
-    ros.delayMs = 5;
-    ros.failNext(/\/add$/, 'fatal', 10);
-    const partial = await run('sync');
-    expect(partial.code).toBe(1);
-    expect(partial.stderr).toMatch(
-      /connection lost after \d+ of 40 changes .*; the next sync completes the rest/,
-    );
-    expect(ros.maxInFlight).toBeGreaterThan(1);
-    const db = new Database(join(dir.path, 'dnsfence.db'), { readonly: true });
-    const audited = (
-      db.prepare("SELECT count(*) AS n FROM audit WHERE action = 'added'").get() as { n: number }
-    ).n;
-    db.close();
-    expect(audited).toBe(entries('ip').length);
-    expect(audited).toBeLessThan(40);
-    const next = await run('sync');
-    expect(next.code).toBe(0);
-    expect(entries('ip')).toHaveLength(40);
-  });
+  fault(
+    'pipelines commands; a connection lost part-way records only what the router confirmed, and the next sync completes it',
+    async () => {
+      const names = Array.from({ length: 40 }, (_, i) => `h${i}.example.com`);
+      names.forEach((n, i) => zone.set(n, { a: [`203.0.113.${i + 1}`], ttl: 60 }));
+      await start(false, `[${names.join(', ')}]`);
+      ros.delayMs = 5;
+      ros.failNext(/\/add$/, 'fatal', 10);
+      const partial = await run('sync');
+      expect(partial.code).toBe(1);
+      expect(partial.stderr).toMatch(
+        /connection lost after \d+ of 40 changes .*; the next sync completes the rest/,
+      );
+      expect(ros.maxInFlight).toBeGreaterThan(1);
+      const db = new Database(join(dir.path, 'dnsfence.db'), { readonly: true });
+      const audited = (
+        db.prepare("SELECT count(*) AS n FROM audit WHERE action = 'added'").get() as { n: number }
+      ).n;
+      db.close();
+      expect(audited).toBe(entries('ip').length);
+      expect(audited).toBeLessThan(40);
+      const next = await run('sync');
+      expect(next.code).toBe(0);
+      expect(entries('ip')).toHaveLength(40);
+    },
+  );
 
-  it('API-SSL: pins a fingerprint or trusts a CA; refuses anything else before sending the password', async () => {
-    const fingerprint = new X509Certificate(certs.cert).fingerprint256;
-    await start(true, undefined, `    tls: { fingerprint: "${fingerprint}" }\n`);
-    expect((await run('sync')).code).toBe(0);
-    writeFileSync(
-      join(dir.path, 'dnsfence.yaml'),
-      readFileSync(join(dir.path, 'dnsfence.yaml'), 'utf8').replace(
-        /fingerprint: "[^"]+"/,
-        `fingerprint: "${'AB:'.repeat(31)}CD"`,
-      ),
-    );
-    const wrong = await run('sync');
-    expect(wrong.code).toBe(1);
-    expect(wrong.stderr).toMatch(/target edge: certificate fingerprint .* does not match the pinned AB:AB/);
-    writeFileSync(
-      join(dir.path, 'dnsfence.yaml'),
-      readFileSync(join(dir.path, 'dnsfence.yaml'), 'utf8').replace(
-        /tls: \{[^}]*\}/,
-        `tls: { ca: ${certs.certFile} }`,
-      ),
-    );
-    expect((await run('sync')).code).toBe(0);
-    writeFileSync(
-      join(dir.path, 'dnsfence.yaml'),
-      readFileSync(join(dir.path, 'dnsfence.yaml'), 'utf8').replace(/tls: \{[^}]*\}/, 'tls: true'),
-    );
-    const untrusted = await run('sync');
-    expect(untrusted.code).toBe(1);
-    expect(untrusted.stderr).toMatch(
-      /target edge: cannot connect to .*certificate not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\)/,
-    );
-  });
+  fault(
+    'API-SSL: pins a fingerprint or trusts a CA; refuses anything else before sending the password',
+    async () => {
+      const fingerprint = new X509Certificate(certs.cert).fingerprint256;
+      await start(true, undefined, `    tls: { fingerprint: "${fingerprint}" }\n`);
+      expect((await run('sync')).code).toBe(0);
+      writeFileSync(
+        join(dir.path, 'dnsfence.yaml'),
+        readFileSync(join(dir.path, 'dnsfence.yaml'), 'utf8').replace(
+          /fingerprint: "[^"]+"/,
+          `fingerprint: "${'AB:'.repeat(31)}CD"`,
+        ),
+      );
+      const wrong = await run('sync');
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toMatch(/target edge: certificate fingerprint .* does not match the pinned AB:AB/);
+      writeFileSync(
+        join(dir.path, 'dnsfence.yaml'),
+        readFileSync(join(dir.path, 'dnsfence.yaml'), 'utf8').replace(
+          /tls: \{[^}]*\}/,
+          `tls: { ca: ${certs.certFile} }`,
+        ),
+      );
+      expect((await run('sync')).code).toBe(0);
+      writeFileSync(
+        join(dir.path, 'dnsfence.yaml'),
+        readFileSync(join(dir.path, 'dnsfence.yaml'), 'utf8').replace(/tls: \{[^}]*\}/, 'tls: true'),
+      );
+      const untrusted = await run('sync');
+      expect(untrusted.code).toBe(1);
+      expect(untrusted.stderr).toMatch(
+        /target edge: cannot connect to .*certificate not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\)/,
+      );
+    },
+  );
 
   it('check reads the version and warns about a group with more than api,read,write', async () => {
     await start();
@@ -289,7 +300,7 @@ describe('MikroTik adapter against a fake RouterOS', () => {
 });
 
 describe('RouterOS session (node-routeros with its defects mended)', () => {
-  it('an empty print answered with !empty resolves with no rows instead of crashing', async () => {
+  fault('an empty print answered with !empty resolves with no rows instead of crashing', async () => {
     await ros.start();
     for (const emitEmpty of [true, false]) {
       ros.emitEmpty = emitEmpty;
@@ -307,7 +318,7 @@ describe('RouterOS session (node-routeros with its defects mended)', () => {
     }
   });
 
-  it('an add that meets an existing entry counts as present after re-reading', async () => {
+  fault('an add that meets an existing entry counts as present after re-reading', async () => {
     await ros.start();
     process.env.ROS_TEST_PW = ros.password;
     const adapter = new MikrotikAdapter({
@@ -333,7 +344,5 @@ describe('RouterOS session (node-routeros with its defects mended)', () => {
     await adapter.close();
   });
 });
-
-afterEach((context) => recordTargetFaults('RouterOS', context.task));
 
 afterAll(() => recordSecretScan('RouterOS suite'));

@@ -1,11 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { faultCase } from './faults/campaign.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseStrategy, NftablesAdapter, type NftDetail } from '../adapters/nftables/adapter.js';
 import type { NftablesSettings } from '../adapters/nftables/settings.js';
 import type { TargetConfig } from '../src/config/types.js';
 import type { ListPlan } from '../src/planner/target.js';
-import { recordTargetFaults } from './faults/campaign.js';
+
 import { netns, setElements } from './helpers.js';
 import { change, planFor, rejectsOnTarget } from './plans.js';
+
+const fault = faultCase('nftables');
 
 let ns: ReturnType<typeof netns>;
 
@@ -112,7 +115,7 @@ describe('nftables adapter (real nft in a private network namespace)', () => {
     ]);
   });
 
-  it('recovers when an element vanished between read and apply', async () => {
+  fault('recovers when an element vanished between read and apply', async () => {
     const a = adapter();
     const p = await plan(a, [update(['192.0.2.3'], ['192.0.2.2'], ['192.0.2.3', '198.51.100.0/24'])]);
     ns.exec(['delete', 'element', 'inet', 'dnsfence', 'web_v4', '{ 192.0.2.2 }']);
@@ -124,7 +127,7 @@ describe('nftables adapter (real nft in a private network namespace)', () => {
     ]);
   });
 
-  it('a failing transaction changes nothing and says why', async () => {
+  fault('a failing transaction changes nothing and says why', async () => {
     const a = adapter();
     const before = setElements(ns, 'inet', 'dnsfence', 'web_v4');
     // A /33 prefix is refused by nft: the batch must roll back the valid addition with it.
@@ -135,29 +138,32 @@ describe('nftables adapter (real nft in a private network namespace)', () => {
     expect(setElements(ns, 'inet', 'dnsfence', 'web_v4')).toEqual(before);
   });
 
-  it('a partial push cannot happen: a batch refused part-way applies nothing, and the next sync applies all of it', async () => {
-    const lists = new Map([
-      ['web', 'web'],
-      ['api', 'api'],
-    ]);
-    const a = adapter({ table: 'partial' }, lists);
-    const web = update(['192.0.2.10', '192.0.2.11'], [], ['192.0.2.10', '192.0.2.11']);
-    // The second half of the batch (list api) holds an element nft refuses, after the first half.
-    const broken = update(['198.51.100.10', '198.51.100.0/33'], [], [], 'api');
-    const failed = await a.apply(await plan(a, [web, broken]));
-    expect(failed.applied).toEqual([]);
-    expect(failed.error).toMatch(/nothing applied/);
-    // Not even the table the batch was to create exists: the kernel took all of it or none.
-    expect(() => ns.exec(['list', 'table', 'inet', 'partial'])).toThrow(/No such file or directory/);
-    const api = update(['198.51.100.10'], [], ['198.51.100.10'], 'api');
-    // The next sync: read, plan, push.
-    const next = adapter({ table: 'partial' }, lists);
-    const retry = await next.apply(await plan(next, [web, api]));
-    expect(retry.error).toBeUndefined();
-    expect(retry.applied).toHaveLength(3);
-    expect(setElements(ns, 'inet', 'partial', 'web_v4')).toEqual(['192.0.2.10', '192.0.2.11']);
-    expect(setElements(ns, 'inet', 'partial', 'api_v4')).toEqual(['198.51.100.10']);
-  });
+  fault(
+    'a partial push cannot happen: a batch refused part-way applies nothing, and the next sync applies all of it',
+    async () => {
+      const lists = new Map([
+        ['web', 'web'],
+        ['api', 'api'],
+      ]);
+      const a = adapter({ table: 'partial' }, lists);
+      const web = update(['192.0.2.10', '192.0.2.11'], [], ['192.0.2.10', '192.0.2.11']);
+      // The second half of the batch (list api) holds an element nft refuses, after the first half.
+      const broken = update(['198.51.100.10', '198.51.100.0/33'], [], [], 'api');
+      const failed = await a.apply(await plan(a, [web, broken]));
+      expect(failed.applied).toEqual([]);
+      expect(failed.error).toMatch(/nothing applied/);
+      // Not even the table the batch was to create exists: the kernel took all of it or none.
+      expect(() => ns.exec(['list', 'table', 'inet', 'partial'])).toThrow(/No such file or directory/);
+      const api = update(['198.51.100.10'], [], ['198.51.100.10'], 'api');
+      // The next sync: read, plan, push.
+      const next = adapter({ table: 'partial' }, lists);
+      const retry = await next.apply(await plan(next, [web, api]));
+      expect(retry.error).toBeUndefined();
+      expect(retry.applied).toHaveLength(3);
+      expect(setElements(ns, 'inet', 'partial', 'web_v4')).toEqual(['192.0.2.10', '192.0.2.11']);
+      expect(setElements(ns, 'inet', 'partial', 'api_v4')).toEqual(['198.51.100.10']);
+    },
+  );
 
   it('family ip manages only IPv4 sets', async () => {
     const a = adapter({ family: 'ip', table: 'v4only' });
@@ -170,7 +176,7 @@ describe('nftables adapter (real nft in a private network namespace)', () => {
     expect(sets.nftables.flatMap((x) => (x.set ? [x.set.name] : []))).toEqual(['web_v4']);
   });
 
-  it('refuses to manage a set of the right name but the wrong type', async () => {
+  fault('refuses to manage a set of the right name but the wrong type', async () => {
     ns.exec(['-f', '-'], 'add table inet other\nadd set inet other web_v4 { type ipv4_addr; }\n');
     const a = adapter({ table: 'other' });
     await rejectsOnTarget(
@@ -181,7 +187,7 @@ describe('nftables adapter (real nft in a private network namespace)', () => {
     );
   });
 
-  it('check fails on every set made by hand that a sync would refuse, and says what to do', async () => {
+  fault('check fails on every set made by hand that a sync would refuse, and says what to do', async () => {
     ns.exec(
       ['-f', '-'],
       'add table inet byhand\n' +
@@ -206,17 +212,15 @@ describe('nftables adapter (real nft in a private network namespace)', () => {
     expect(await adapter({ table: 'byhand' }, lists).check()).toBe('table inet byhand holds 1 set(s)');
   });
 
-  it('nft written as one string with spaces: the error says to write it as a list', async () => {
+  fault('nft written as one string with spaces: the error says to write it as a list', async () => {
     const a = adapter({ nft: [ns.nft.join(' ')] });
     const advice = `no program named "${ns.nft.join(' ')}" (write the command as a list: [${ns.nft.join(', ')}])`;
     await rejectsOnTarget(a.check(), 'local', advice);
     await rejectsOnTarget(a.read(WEB), 'local', advice);
   });
 
-  it('reports a missing nft binary in one line', async () => {
+  fault('reports a missing nft binary in one line', async () => {
     const a = adapter({ nft: ['/nonexistent/nft'] });
     await rejectsOnTarget(a.read(WEB), 'local', '/nonexistent/nft not found (is nftables installed?)');
   });
 });
-
-afterEach((context) => recordTargetFaults('nftables', context.task));

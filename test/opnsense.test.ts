@@ -2,11 +2,13 @@ import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { recordTargetFaults, recordSecretScan } from './faults/campaign.js';
+import { faultCase, recordSecretScan } from './faults/campaign.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ZoneServer } from '../src/demo/dns-server.js';
 import { FakeOpnsense } from './fakes/opnsense.js';
 import { cli, selfSignedCert, startZone, tempDir, type CliRun } from './helpers.js';
+
+const fault = faultCase('OPNsense');
 
 let zone: ZoneServer;
 let dnsPort: number;
@@ -106,7 +108,7 @@ describe('OPNsense adapter against a fake OPNsense', () => {
     expect(content('web')).toEqual(['192.0.2.2', '2001:db8::1']);
   });
 
-  it('repairs an alias edited by hand (drift)', async () => {
+  fault('repairs an alias edited by hand (drift)', async () => {
     config();
     await run('sync');
     const alias = opn.byName('partner')!;
@@ -123,7 +125,7 @@ describe('OPNsense adapter against a fake OPNsense', () => {
     expect(content('partner')).toEqual(['198.51.100.1', '203.0.113.7']);
   });
 
-  it('refuses a foreign alias of the same name unless adopt: true', async () => {
+  fault('refuses a foreign alias of the same name unless adopt: true', async () => {
     opn.addForeign('web', ['192.0.2.99']);
     config();
     const refused = await run('sync');
@@ -139,26 +141,31 @@ describe('OPNsense adapter against a fake OPNsense', () => {
     expect(opn.byName('web')?.description).toMatch(/^dnsfence/);
   });
 
-  it('verifies the certificate: a CA file and a pinned fingerprint work; anything else is refused', async () => {
-    config(`{ ca: ${certs.certFile} }`);
-    expect((await run('sync')).code).toBe(0);
-    config(`{ fingerprint: "${'AB:'.repeat(31)}CD" }`);
-    const pinned = await run('sync');
-    expect(pinned.code).toBe(1);
-    expect(pinned.stderr).toMatch(/target opn: .*certificate fingerprint .* does not match the pinned AB:AB/);
-    config('{}');
-    const untrusted = await run('sync');
-    expect(untrusted.code).toBe(1);
-    expect(untrusted.stderr).toMatch(
-      /certificate not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\); set tls\.ca or tls\.fingerprint/,
-    );
-    config('{ insecure: true }');
-    const insecure = await run('sync');
-    expect(insecure.code).toBe(0);
-    expect(insecure.stderr).toMatch(/insecure: true turns off certificate verification/);
-  });
+  fault(
+    'verifies the certificate: a CA file and a pinned fingerprint work; anything else is refused',
+    async () => {
+      config(`{ ca: ${certs.certFile} }`);
+      expect((await run('sync')).code).toBe(0);
+      config(`{ fingerprint: "${'AB:'.repeat(31)}CD" }`);
+      const pinned = await run('sync');
+      expect(pinned.code).toBe(1);
+      expect(pinned.stderr).toMatch(
+        /target opn: .*certificate fingerprint .* does not match the pinned AB:AB/,
+      );
+      config('{}');
+      const untrusted = await run('sync');
+      expect(untrusted.code).toBe(1);
+      expect(untrusted.stderr).toMatch(
+        /certificate not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\); set tls\.ca or tls\.fingerprint/,
+      );
+      config('{ insecure: true }');
+      const insecure = await run('sync');
+      expect(insecure.code).toBe(0);
+      expect(insecure.stderr).toMatch(/insecure: true turns off certificate verification/);
+    },
+  );
 
-  it('explains 401 and 403 in one line', async () => {
+  fault('explains 401 and 403 in one line', async () => {
     config();
     const wrong = await cli(['-c', join(dir.path, 'dnsfence.yaml'), 'sync'], {
       env: { OPN_KEY: opn.key, OPN_SECRET: 'nope' },
@@ -177,22 +184,25 @@ describe('OPNsense adapter against a fake OPNsense', () => {
     expect(missing.stderr).toMatch(/targets\.opn\.secret_env: environment variable OPN_SECRET is not set/);
   });
 
-  it('a firewall that refuses the connection is one line naming the target, exit 1, and nothing recorded', async () => {
-    config();
-    expect((await run('sync')).code).toBe(0);
-    await opn.stop();
-    zone.set('www.example.com', { a: ['192.0.2.77'], ttl: 60 });
-    const r = await run('sync');
-    expect(r.code).toBe(1);
-    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: target opn: .*refused/)]);
-    const db = new Database(join(dir.path, 'dnsfence.db'), { readonly: true });
-    expect(db.prepare("SELECT count(*) AS n FROM audit WHERE address = '192.0.2.77'").get()).toEqual({
-      n: 0,
-    });
-    db.close();
-  });
+  fault(
+    'a firewall that refuses the connection is one line naming the target, exit 1, and nothing recorded',
+    async () => {
+      config();
+      expect((await run('sync')).code).toBe(0);
+      await opn.stop();
+      zone.set('www.example.com', { a: ['192.0.2.77'], ttl: 60 });
+      const r = await run('sync');
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: target opn: .*refused/)]);
+      const db = new Database(join(dir.path, 'dnsfence.db'), { readonly: true });
+      expect(db.prepare("SELECT count(*) AS n FROM audit WHERE address = '192.0.2.77'").get()).toEqual({
+        n: 0,
+      });
+      db.close();
+    },
+  );
 
-  it('an HTTP 500 on a write records nothing as applied; the next sync repairs', async () => {
+  fault('an HTTP 500 on a write records nothing as applied; the next sync repairs', async () => {
     config();
     await run('sync');
     zone.set('www.example.com', { a: ['192.0.2.3'], aaaa: ['2001:db8::1'], ttl: 60 });
@@ -211,7 +221,7 @@ describe('OPNsense adapter against a fake OPNsense', () => {
     expect(content('web')).toContain('192.0.2.3');
   });
 
-  it('shows OPNsense validation answers field by field', async () => {
+  fault('shows OPNsense validation answers field by field', async () => {
     config();
     opn.failNext(/add_item/, {
       status: 200,
@@ -226,7 +236,7 @@ describe('OPNsense adapter against a fake OPNsense', () => {
     expect(content('partner')).toEqual(['198.51.100.1', '203.0.113.7']);
   });
 
-  it('malformed JSON, a dropped connection and a stalled server are clear errors', async () => {
+  fault('malformed JSON, a dropped connection and a stalled server are clear errors', async () => {
     config();
     opn.failNext(/get_alias_uuid\/web/, { status: 200, body: '<html>proxy error</html>' });
     expect((await run('sync')).stderr).toMatch(/HTTP 200 with invalid JSON \(<html>proxy error<\/html>\)/);
@@ -240,28 +250,33 @@ describe('OPNsense adapter against a fake OPNsense', () => {
     expect(stalled.stderr).toMatch(/no answer within 2000 ms/);
   });
 
-  it('says "saved, pf refresh pending" when OPNsense skips the refresh, and finishes it on the next sync', async () => {
-    config();
-    opn.skipRefresh = true;
-    const first = await run('sync');
-    expect(first.code).toBe(0);
-    expect(first.stderr).toMatch(/alias web saved, pf refresh pending/);
-    expect(opn.pf.get('web')).toBeUndefined();
-    opn.skipRefresh = false;
-    // The refresh still to come is in the plan, and the sync then does exactly that.
-    const plan = await run('plan');
-    expect(plan.stdout).toContain('opn  reload pf table of alias web: its saved content is not active yet\n');
-    expect(opn.reconfigures).toBe(1);
-    const second = await run('sync');
-    expect(second.code).toBe(0);
-    expect(second.stderr).toBe('');
-    expect(second.stdout).toBe(plan.stdout);
-    expect(opn.reconfigures).toBe(2);
-    expect(opn.pf.get('web')).toEqual(['192.0.2.1', '2001:db8::1']);
-    const third = await run('sync');
-    expect(opn.reconfigures).toBe(2);
-    expect(third.stdout).toBe('');
-  });
+  fault(
+    'says "saved, pf refresh pending" when OPNsense skips the refresh, and finishes it on the next sync',
+    async () => {
+      config();
+      opn.skipRefresh = true;
+      const first = await run('sync');
+      expect(first.code).toBe(0);
+      expect(first.stderr).toMatch(/alias web saved, pf refresh pending/);
+      expect(opn.pf.get('web')).toBeUndefined();
+      opn.skipRefresh = false;
+      // The refresh still to come is in the plan, and the sync then does exactly that.
+      const plan = await run('plan');
+      expect(plan.stdout).toContain(
+        'opn  reload pf table of alias web: its saved content is not active yet\n',
+      );
+      expect(opn.reconfigures).toBe(1);
+      const second = await run('sync');
+      expect(second.code).toBe(0);
+      expect(second.stderr).toBe('');
+      expect(second.stdout).toBe(plan.stdout);
+      expect(opn.reconfigures).toBe(2);
+      expect(opn.pf.get('web')).toEqual(['192.0.2.1', '2001:db8::1']);
+      const third = await run('sync');
+      expect(opn.reconfigures).toBe(2);
+      expect(third.stdout).toBe('');
+    },
+  );
 
   it('leaves prefixes out of host aliases and says so in plan', async () => {
     config();
@@ -272,7 +287,7 @@ describe('OPNsense adapter against a fake OPNsense', () => {
     expect(plan.stdout).not.toContain('2001:db8:10::/64');
   });
 
-  it('check names a list name OPNsense would refuse before any sync tries it', async () => {
+  fault('check names a list name OPNsense would refuse before any sync tries it', async () => {
     config(`{ fingerprint: "${fingerprint}" }\n    lists: { web: ntp }`);
     const r = await run('check');
     expect(r.code).toBe(1);
@@ -301,7 +316,5 @@ describe('OPNsense adapter against a fake OPNsense', () => {
     expect(r.stdout + r.stderr).not.toContain(opn.secret);
   });
 });
-
-afterEach((context) => recordTargetFaults('OPNsense', context.task));
 
 afterAll(() => recordSecretScan('OPNsense suite'));

@@ -1,4 +1,6 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { it } from 'vitest';
 import { secretScan } from '../helpers.js';
 
 /** The full campaign (`npm run test:faults`) repeats more; `npm test` runs a short form. */
@@ -45,24 +47,60 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** Names of adapter tests that are fault cases, for the campaign's table. */
-const TARGET_FAULT =
-  /500|401|403|malformed|dropped|stall|!fatal|wrong|refus|part-way|drift|vanished|failing|missing nft|by hand|pending|certificate/i;
+/** What a case measured, for its row: the outcome, and how much data was lost (must be 0). */
+export interface Measure {
+  outcome: string;
+  lost: number;
+}
 
 /**
- * For the adapter suites: after each fault case, add a row to the campaign report. A failed
- * assertion there means data was lost or an error was unclear, so it counts as 1.
+ * Runs one case of the campaign and writes its row whatever happens: when an assertion fails, the
+ * row says FAILED, with what was measured up to there, so the table can show a failure.
  */
-export function recordTargetFaults(suite: string, task: { name: string; result?: { state?: string } }): void {
-  if (!TARGET_FAULT.test(task.name)) return;
-  const ok = task.result?.state !== 'fail';
-  record({
-    group: `targets: ${suite}`,
-    name: task.name,
-    runs: 1,
-    outcome: ok ? 'as promised' : 'FAILED',
-    lost: ok ? 0 : 1,
+export async function campaignCase(
+  row: { group: string; name: string; runs: number },
+  body: (measure: Measure) => Promise<void> | void,
+): Promise<void> {
+  const measure: Measure = { outcome: 'not reached', lost: 0 };
+  let passed = false;
+  try {
+    await body(measure);
+    passed = true;
+  } finally {
+    record({ ...row, outcome: passed ? measure.outcome : `FAILED (${measure.outcome})`, lost: measure.lost });
+  }
+}
+
+/**
+ * A property of the campaign: checked without throwing first, so that a counterexample reaches
+ * the table as a FAILED row before the test fails on it.
+ */
+export async function propertyCase<T>(
+  row: { group: string; name: string; runs: number; outcome: string },
+  check: () => fc.RunDetails<T> | Promise<fc.RunDetails<T>>,
+): Promise<void> {
+  await campaignCase(row, async (measure) => {
+    const details = await check();
+    measure.outcome = details.failed ? `counterexample after ${details.numRuns} run(s)` : row.outcome;
+    if (details.failed) {
+      measure.lost = 1;
+      throw new Error(fc.defaultReportMessage(details) ?? 'the property failed');
+    }
   });
+}
+
+/** `it` for the fault cases of an adapter suite: each becomes a row of the campaign's table. */
+export function faultCase(group: string) {
+  return (name: string, body: () => Promise<void>, timeout?: number) =>
+    it(
+      name,
+      () =>
+        campaignCase({ group: `targets: ${group}`, name, runs: 1 }, async (measure) => {
+          await body();
+          measure.outcome = 'as promised';
+        }),
+      timeout,
+    );
 }
 
 /**

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ZoneEntry, ZoneServer } from '../../src/demo/dns-server.js';
 import { cli, startZone, tempDir } from '../helpers.js';
-import { difference, listSet, record, recordSecretScan } from './campaign.js';
+import { campaignCase, difference, listSet, recordSecretScan } from './campaign.js';
 
 let zone: ZoneServer;
 let port: number;
@@ -182,32 +182,34 @@ const CASES: DnsCase[] = [
 
 describe('fault campaign: DNS', () => {
   for (const c of CASES) {
-    it(`${c.name}: exit ${c.exit}, one clear line, no address lost or gained`, async () => {
-      config(undefined, c.timeout);
-      const baseline = await sync();
-      expect(baseline.code).toBe(0);
-      const before = list();
-      expect(before).toEqual(new Set(['192.0.2.1']));
-      if (c.entry) zone.set('www.example.com', c.entry);
-      for (const [n, e] of Object.entries(c.extra ?? {})) zone.set(n, e);
-      if (c.resolver) config(c.resolver(), c.timeout);
-      const r = await sync();
-      const after = list();
-      const expected = c.expect(before);
-      const lost = expected.has('cap:64')
-        ? after.size === 64
-          ? 0
-          : Math.abs(after.size - 64)
-        : difference(after, expected);
-      record({ group: 'DNS', name: c.name, runs: 1, outcome: `exit ${r.code}`, lost });
-      expect(r.code).toBe(c.exit);
-      const lines = r.stderr.trim() === '' ? [] : r.stderr.trim().split('\n');
-      // One line per failed question at most (A and AAAA), never a stack trace.
-      expect(lines.length).toBeLessThanOrEqual(2);
-      expect(r.stderr).not.toMatch(/\n\s+at /);
-      expect(r.stderr.trim()).toMatch(c.message);
-      expect(lost).toBe(0);
-    });
+    it(`${c.name}: exit ${c.exit}, one clear line, no address lost or gained`, () =>
+      campaignCase({ group: 'DNS', name: c.name, runs: 1 }, async (measure) => {
+        config(undefined, c.timeout);
+        const baseline = await sync();
+        expect(baseline.code).toBe(0);
+        const before = list();
+        expect(before).toEqual(new Set(['192.0.2.1']));
+        if (c.entry) zone.set('www.example.com', c.entry);
+        for (const [n, e] of Object.entries(c.extra ?? {})) zone.set(n, e);
+        if (c.resolver) config(c.resolver(), c.timeout);
+        const r = await sync();
+        const after = list();
+        const expected = c.expect(before);
+        const lost = expected.has('cap:64')
+          ? after.size === 64
+            ? 0
+            : Math.abs(after.size - 64)
+          : difference(after, expected);
+        measure.outcome = `exit ${r.code}`;
+        measure.lost = lost;
+        expect(r.code).toBe(c.exit);
+        const lines = r.stderr.trim() === '' ? [] : r.stderr.trim().split('\n');
+        // One line per failed question at most (A and AAAA), never a stack trace.
+        expect(lines.length).toBeLessThanOrEqual(2);
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+        expect(r.stderr.trim()).toMatch(c.message);
+        expect(lost).toBe(0);
+      }));
   }
 });
 

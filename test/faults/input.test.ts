@@ -7,7 +7,7 @@ import { expandName } from '../../src/config/names.js';
 import { ConfigError } from '../../src/errors.js';
 import { buildProgram } from '../../src/cli/main.js';
 import { CommanderError } from 'commander';
-import { record, repeat } from './campaign.js';
+import { propertyCase, repeat } from './campaign.js';
 
 const FILE = '/etc/dnsfence/dnsfence.yaml';
 const VALID = {
@@ -85,71 +85,70 @@ function mutate(doc: unknown, path: (string | number)[], v: unknown): unknown {
 }
 
 describe('fault campaign: configuration and input', () => {
-  it('random configuration changes end in a valid config or one exit-2 line naming the key, never anything else', () => {
+  it('random configuration changes end in a valid config or one exit-2 line naming the key, never anything else', async () => {
     const runs = repeat(2000, 200);
-    let failures = 0;
-    fc.assert(
-      fc.property(fc.constantFrom(...paths), value, (path, v) => {
-        const text = dump(mutate(VALID, path, v));
-        try {
-          parseConfig(text, FILE, TARGET_TYPES);
-        } catch (err) {
-          if (!(err instanceof ConfigError)) failures += 1;
-          expect(err).toBeInstanceOf(ConfigError);
-          expect((err as ConfigError).exitCode).toBe(2);
-          expect((err as Error).message).toMatch(new RegExp(`^${FILE}(:\\d+:\\d+)?: \\S`));
-          expect((err as Error).message).not.toContain('\n');
-        }
-      }),
-      { numRuns: runs, seed: 20261128 },
+    await propertyCase(
+      {
+        group: 'input',
+        name: 'property-based fuzz of the configuration file (fast-check, seed 20261128)',
+        runs,
+        outcome: 'valid or exit 2 with a key path',
+      },
+      () =>
+        fc.check(
+          fc.property(fc.constantFrom(...paths), value, (path, v) => {
+            const text = dump(mutate(VALID, path, v));
+            try {
+              parseConfig(text, FILE, TARGET_TYPES);
+            } catch (err) {
+              expect(err).toBeInstanceOf(ConfigError);
+              expect((err as ConfigError).exitCode).toBe(2);
+              expect((err as Error).message).toMatch(new RegExp(`^${FILE}(:\\d+:\\d+)?: \\S`));
+              expect((err as Error).message).not.toContain('\n');
+            }
+          }),
+          { numRuns: runs, seed: 20261128 },
+        ),
     );
-    record({
-      group: 'input',
-      name: 'property-based fuzz of the configuration file (fast-check, seed 20261128)',
-      runs,
-      outcome: 'valid or exit 2 with a key path',
-      lost: failures,
-    });
   });
 
-  it('random bytes as a configuration file never escape as anything but a ConfigError', () => {
+  it('random bytes as a configuration file never escape as anything but a ConfigError', async () => {
     const runs = repeat(1000, 100);
-    fc.assert(
-      fc.property(fc.string({ maxLength: 200 }), (text) => {
-        try {
-          parseConfig(text, FILE, TARGET_TYPES);
-        } catch (err) {
-          expect(err).toBeInstanceOf(ConfigError);
-        }
-      }),
-      { numRuns: runs, seed: 7 },
+    await propertyCase(
+      { group: 'input', name: 'random text as the configuration file', runs, outcome: 'valid or exit 2' },
+      () =>
+        fc.check(
+          fc.property(fc.string({ maxLength: 200 }), (text) => {
+            try {
+              parseConfig(text, FILE, TARGET_TYPES);
+            } catch (err) {
+              expect(err).toBeInstanceOf(ConfigError);
+            }
+          }),
+          { numRuns: runs, seed: 7 },
+        ),
     );
-    record({
-      group: 'input',
-      name: 'random text as the configuration file',
-      runs,
-      outcome: 'valid or exit 2',
-      lost: 0,
-    });
   });
 
-  it('hostile names never pass validation unescaped: what passes is a plain DNS name', () => {
+  it('hostile names never pass validation unescaped: what passes is a plain DNS name', async () => {
     const runs = repeat(5000, 500);
-    fc.assert(
-      fc.property(hostile, (name) => {
-        const r = expandName(name);
-        if (r.ok) for (const n of r.names) expect(n).toMatch(/^[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?$/);
-        else expect(r.message).not.toContain('\n');
-      }),
-      { numRuns: runs, seed: 11 },
+    await propertyCase(
+      {
+        group: 'input',
+        name: 'hostile names (quotes, newlines, ;, {, }, spaces, IDN, over-long labels)',
+        runs,
+        outcome: 'refused or plain name',
+      },
+      () =>
+        fc.check(
+          fc.property(hostile, (name) => {
+            const r = expandName(name);
+            if (r.ok) for (const n of r.names) expect(n).toMatch(/^[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?$/);
+            else expect(r.message).not.toContain('\n');
+          }),
+          { numRuns: runs, seed: 11 },
+        ),
     );
-    record({
-      group: 'input',
-      name: 'hostile names (quotes, newlines, ;, {, }, spaces, IDN, over-long labels)',
-      runs,
-      outcome: 'refused or plain name',
-      lost: 0,
-    });
   });
 
   it('random command lines end in a usage error (exit 2) or a command, never a crash', async () => {
@@ -176,31 +175,28 @@ describe('fault campaign: configuration and input', () => {
       '',
       '-v',
     );
-    await fc.assert(
-      fc.asyncProperty(fc.array(words, { maxLength: 5 }), async (argv) => {
-        const program = buildProgram();
-        const silence = { writeOut: () => undefined, writeErr: () => undefined };
-        program.configureOutput(silence);
-        program.commands.forEach(function quiet(c): void {
-          c.configureOutput(silence);
-          c.commands.forEach(quiet);
-          // Only parsing is under test: actions must not run (they would read files or the network).
-          c.action(() => undefined);
-        });
-        try {
-          await program.parseAsync(['node', 'dnsfence', ...argv]);
-        } catch (err) {
-          expect(err).toBeInstanceOf(CommanderError);
-        }
-      }),
-      { numRuns: runs, seed: 3 },
+    await propertyCase(
+      { group: 'input', name: 'random command lines (fast-check)', runs, outcome: 'command or exit 2' },
+      () =>
+        fc.check(
+          fc.asyncProperty(fc.array(words, { maxLength: 5 }), async (argv) => {
+            const program = buildProgram();
+            const silence = { writeOut: () => undefined, writeErr: () => undefined };
+            program.configureOutput(silence);
+            program.commands.forEach(function quiet(c): void {
+              c.configureOutput(silence);
+              c.commands.forEach(quiet);
+              // Only parsing is under test: actions must not run (they would read files or the network).
+              c.action(() => undefined);
+            });
+            try {
+              await program.parseAsync(['node', 'dnsfence', ...argv]);
+            } catch (err) {
+              expect(err).toBeInstanceOf(CommanderError);
+            }
+          }),
+          { numRuns: runs, seed: 3 },
+        ),
     );
-    record({
-      group: 'input',
-      name: 'random command lines (fast-check)',
-      runs,
-      outcome: 'command or exit 2',
-      lost: 0,
-    });
   });
 });

@@ -24,7 +24,7 @@ const lines = [
     (r) => `| ${r.group} | ${r.name.replace(/\|/g, '\\|')} | ${r.runs} | ${r.outcome} | ${r.lost} |`,
   ),
   '',
-  `Total data lost: ${rows.reduce((n, r) => n + r.lost, 0)}.`,
+  `Failed cases: ${rows.filter((r) => r.outcome.startsWith('FAILED')).length}. Total data lost: ${rows.reduce((n, r) => n + r.lost, 0)}.`,
   '',
 ];
 writeFileSync(docFile, head + lines.join('\n'));
