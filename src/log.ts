@@ -1,4 +1,4 @@
-/** Logs and progress go to stderr, one line per event (PRODUCT.md section 2). */
+/** Logs and progress go to stderr, one line per event; results go to stdout. */
 export interface Logger {
   debug(message: string): void;
   info(message: string): void;

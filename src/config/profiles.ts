@@ -1,5 +1,5 @@
 /**
- * Built-in vendor profiles (PRODUCT.md section 7). A profile contributes lists to the
+ * Built-in vendor profiles. A profile contributes lists to the
  * configuration and documents the ports those lists are for, so `rules` and `profile show`
  * can print what a firewall rule needs.
  */

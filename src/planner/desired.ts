@@ -17,7 +17,7 @@ export interface DesiredInput {
 }
 
 /**
- * The set a list must hold (PRODUCT.md section 4): static entries, plus every address one of
+ * The set a list must hold: static entries, plus every address one of
  * its names returned within retention, plus — while a name's lookups fail — the addresses of
  * its last good answer for at most stale_limit. Per name at most max_addresses_per_name
  * addresses, the least recently seen evicted first. An address produced by several names

@@ -1,6 +1,6 @@
 import type { Family } from '../address.js';
 
-/** Every lookup ends in exactly one of these (PRODUCT.md section 4, issue 2). */
+/** Every lookup ends in exactly one of these; none throws. */
 export type Outcome = 'answer' | 'nxdomain' | 'nodata' | 'servfail' | 'refused' | 'timeout' | 'malformed';
 
 /** NXDOMAIN and NODATA are answers: the name's addresses then age out through retention. */

@@ -112,7 +112,7 @@ const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
  * Creates `path` holding `content`, or returns false when it exists. The content is written to a
  * file of this process's own first and linked into place, so that nobody ever finds the lock
  * empty: a run killed while writing it left an empty lock that made every run for SETTLE_MS
- * exit 4 as if another run were starting (found by the SIGKILL rounds of the fault campaign).
+ * exit 4 as if another run were starting.
  */
 function createWith(path: string, content: string): boolean {
   const own = `${path}.${process.pid}.tmp`;

@@ -7,7 +7,7 @@ import { registerSecret } from '../helpers.js';
 
 /**
  * A fake OPNsense that answers the firewall alias API with the real product's shapes and quirks
- * (shared/reference/firewall-apis.md section 1): Basic auth with 401/403 JSON bodies, snake_case
+ * (read from opnsense/core's alias controllers): Basic auth with 401/403 JSON bodies, snake_case
  * and camelCase routes, `get_alias_uuid` answering `[]`, `get_item` listing every alias with
  * `selected` flags, validations, and a pf table that only `reconfigure` refreshes.
  */

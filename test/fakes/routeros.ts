@@ -6,7 +6,7 @@ import { registerSecret } from '../helpers.js';
 /**
  * A fake RouterOS speaking the API wire protocol (length-prefixed words, sentences ended by an
  * empty word, `.tag` echoed on every reply), with the behaviour dnsfence depends on
- * (shared/reference/firewall-apis.md section 2): login, filtered `print` with `!empty` on
+ * (from MikroTik's API manual and the librouteros and node-routeros sources): login, filtered `print` with `!empty` on
  * RouterOS >= 7.18, duplicate `add` traps, address normalisation, dynamic entries.
  */
 export interface RosEntry {
