@@ -85,3 +85,35 @@ describe('systemd and private /tmp', () => {
     }
   });
 });
+
+describe('systemd --system-user', () => {
+  it('runs the service as a user of its own; cron too, unless a local nft needs a capability', async () => {
+    const folder = mkdtempSync(join(homedir(), '.dnsfence-systemd-'));
+    try {
+      const config = writeConfig(folder);
+      const r = await cli(['-c', config, 'systemd', '--system-user', 'dnsfence']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^User=dnsfence\nGroup=dnsfence$/m);
+      expect(r.stdout).toMatch(/^CapabilityBoundingSet=$/m);
+      expect(r.stdout).toMatch(/^\*\/5 \* \* \* \* dnsfence \S+node /m);
+      writeFileSync(
+        config,
+        'resolvers: ["127.0.0.1:53"]\nlists:\n  web:\n    names: [www.test.example]\n' +
+          'targets:\n  fw:\n    type: nftables\n    nft: [ip, netns, exec, fw, nft]\n',
+      );
+      const local = await cli(['-c', config, 'systemd', '--system-user', 'dnsfence']);
+      expect(local.stdout).toMatch(/^AmbientCapabilities=CAP_NET_ADMIN$/m);
+      expect(local.stdout).toMatch(/^\*\/5 \* \* \* \* root \S+node /m);
+      expect(warnings(local.stderr)).toEqual([
+        'warn: --system-user dnsfence: the cron line runs as root, since cron cannot give dnsfence CAP_NET_ADMIN; the timer can',
+      ]);
+      const bad = await cli(['-c', config, 'systemd', '--system-user', 'Bad User']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr.trim()).toBe(
+        'dnsfence: --system-user: "Bad User" is not a user name (e.g. dnsfence)',
+      );
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});

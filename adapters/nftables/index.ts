@@ -6,6 +6,9 @@ import type { TargetType } from '../types.js';
 import { nftRules } from './rules.js';
 import { familiesOf, schema, type NftablesSettings } from './settings.js';
 
+/** Programs that run the command on another machine. */
+const REMOTE = new Set(['ssh', 'sshpass', 'dbclient']);
+
 /** Linux nftables named sets `<list>_v4` / `<list>_v6` in a table of the admin's; rules are never touched. */
 export const nftables: TargetType<NftablesSettings> = {
   type: 'nftables',
@@ -32,8 +35,9 @@ export const nftables: TargetType<NftablesSettings> = {
       summary: `table ${family} ${table}${via === 'nft' ? '' : ` via ${via}`}`,
       local: true,
       writes: [],
-      // A local nft needs CAP_NET_ADMIN; one reached over ssh needs nothing here.
-      capabilities: basename(nft[0] ?? '') === 'nft' ? ['CAP_NET_ADMIN'] : [],
+      // nft run on this host (directly, or through a wrapper such as ip netns exec) needs
+      // CAP_NET_ADMIN; one reached over ssh needs nothing here.
+      capabilities: REMOTE.has(basename(nft[0] ?? '')) ? [] : ['CAP_NET_ADMIN'],
     };
   },
   rules: nftRules,
