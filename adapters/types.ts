@@ -58,6 +58,11 @@ export interface Adapter<D = unknown> {
   accepts?(address: string): boolean;
   /** Where a list lives on this target, in words, with the command that removes it there. */
   place(ref: ListRef): Place;
+  /**
+   * Whether a place this type filled and the configuration left behind is still there, from the
+   * probe its `place` gave; without this method a leftover is listed until it is used again.
+   */
+  stillThere?(probe: unknown): Promise<boolean>;
   /** What the target holds of these lists. Throws TargetError. */
   read(lists: readonly ListRef[]): Promise<Snapshot<D>>;
   /**

@@ -7,11 +7,14 @@
 CREATE TABLE placements (
   target   TEXT NOT NULL,
   list     TEXT NOT NULL,
+  type     TEXT NOT NULL,
   -- identity of the place, compared from one sync to the next
   location TEXT NOT NULL,
   -- the place in words, and the command that removes it, for warnings and status
   place    TEXT NOT NULL,
   removal  TEXT NOT NULL,
+  -- what the target's type needs to look whether the place is still there (JSON), if it can
+  probe    TEXT,
   -- the list's settings (canonical JSON) the last successful push applied; NULL before one
   settings TEXT,
   since    TEXT NOT NULL,
@@ -23,6 +26,9 @@ CREATE TABLE placements (
 CREATE TABLE leftovers (
   id        INTEGER PRIMARY KEY,
   target    TEXT NOT NULL,
+  -- the target's type, whose adapter can look whether it is still there
+  type      TEXT NOT NULL,
+  probe     TEXT,
   list      TEXT NOT NULL,
   location  TEXT NOT NULL,
   place     TEXT NOT NULL,

@@ -43,7 +43,11 @@ export class FileAdapter implements Adapter<undefined> {
 
   place({ remote }: ListRef): Place {
     const path = this.path(remote);
-    return { location: `file ${path}`, place: `file ${path}`, removal: `rm ${path}` };
+    return { location: `file ${path}`, place: `file ${path}`, removal: `rm ${path}`, probe: { path } };
+  }
+
+  async stillThere(probe: unknown): Promise<boolean> {
+    return existsSync((probe as { path: string }).path);
   }
 
   async read(lists: readonly ListRef[]): Promise<Snapshot<undefined>> {

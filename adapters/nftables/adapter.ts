@@ -60,7 +60,25 @@ export class NftablesAdapter implements Adapter<NftDetail> {
       location: `nftables ${via} ${family} ${table} ${sets.join(',')}`,
       place: `set${sets.length > 1 ? 's' : ''} ${sets.join(' and ')} in table ${family} ${table}${via === 'nft' ? '' : ` (via ${via})`}`,
       removal: sets.map((s) => `${via} delete set ${family} ${table} ${s}`).join('; '),
+      probe: { nft, family, table, sets },
     };
+  }
+
+  async stillThere(probe: unknown): Promise<boolean> {
+    const { nft, family, table, sets } = probe as {
+      nft: string[];
+      family: string;
+      table: string;
+      sets: string[];
+    };
+    for (const set of sets) {
+      const r = await runNft(nft, ['list', 'set', family, table, set], this.config.timeoutMs).catch(
+        () => undefined,
+      );
+      // Gone only when nft says so: a failure to ask keeps it listed.
+      if (!r || r.code === 0 || !/No such file or directory/.test(r.stderr)) return true;
+    }
+    return false;
   }
 
   private async nft(args: string[], stdin?: string) {

@@ -7,7 +7,7 @@ import type { Snapshot, TargetPlan } from '../planner/target.js';
 import type { DesiredList } from '../planner/types.js';
 import { isSuccess, type LookupResult } from '../resolver/types.js';
 import type { Db } from '../store/db.js';
-import { loadLeftovers, loadPlacements } from '../store/placements.js';
+import { dropLeftover, loadLeftovers, loadPlacements, type Leftover } from '../store/placements.js';
 import { beginRun, finishRun, recordPush } from '../store/runs.js';
 import type { Clock } from '../time.js';
 import type { Notice } from './notices.js';
@@ -134,6 +134,7 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
       if (targets.length === config.targets.size && lists.length === config.lists.size)
         leaveUnconfigured(push, ctx.unconfigured.values()).forEach(notice);
       for (const o of outcomes) recordTargetPush(db, runId, options.clock, o);
+      (await forgetRemovedLeftovers(db, ctx.leftovers, targets, adapters)).forEach(notice);
     }
     const exitCode = exitCodeOf(pass.lookups, outcomes);
     const finished = options.clock();
@@ -153,6 +154,25 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
   } finally {
     await Promise.all([...adapters.values()].map((a) => a.close()));
   }
+}
+
+/** Places left behind that the admin has removed since, asked of an adapter of their type that can look. */
+async function forgetRemovedLeftovers(
+  db: Db,
+  leftovers: readonly Leftover[],
+  targets: TargetConfig[],
+  adapters: Map<string, Adapter>,
+): Promise<Notice[]> {
+  const notices: Notice[] = [];
+  for (const l of leftovers) {
+    if (l.probe === undefined) continue;
+    const same = targets.find((t) => t.type === l.type);
+    const adapter = same && adapters.get(same.name);
+    if (!adapter?.stillThere || (await adapter.stillThere(l.probe))) continue;
+    dropLeftover(db, l.id);
+    notices.push({ kind: 'leftover-gone', target: l.target, list: l.list, place: l.place });
+  }
+  return notices;
 }
 
 /** The lists and targets a sync is limited to (`--list`, `--target`); an unknown one is a usage error. */

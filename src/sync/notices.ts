@@ -38,12 +38,15 @@ export type Notice =
       removal: string;
       entries: number;
     }
+  /** A place left behind that is gone now (removed by the admin): no longer listed. */
+  | { kind: 'leftover-gone'; target: string; list: string; place: string }
   | { kind: 'target-says'; target: string; message: string }
   | { kind: 'target-failed'; target: string; error: string };
 
-export type NoticeLevel = 'debug' | 'warn' | 'error';
+export type NoticeLevel = 'debug' | 'info' | 'warn' | 'error';
 
 const record = (family: Family) => (family === 'ipv4' ? 'A' : 'AAAA');
+const entries = (n: number) => `${n} ${n === 1 ? 'entry' : 'entries'}`;
 
 /** The one line a notice is worded as, and how loud. */
 export function noticeLine(n: Notice): { level: NoticeLevel; text: string } {
@@ -90,13 +93,18 @@ export function noticeLine(n: Notice): { level: NoticeLevel; text: string } {
       return {
         level: 'warn',
         text:
-          `target ${n.target}: list ${n.list} now lives in ${n.to}; the ${n.entries} entries dnsfence put in ${n.from} ` +
+          `target ${n.target}: list ${n.list} now lives in ${n.to}; the ${entries(n.entries)} dnsfence put in ${n.from} ` +
           `stay there: remove it with: ${n.removal}`,
       };
     case 'left-behind':
       return {
         level: 'warn',
-        text: `target ${n.target}: list ${n.list}: ${n.why}; the ${n.entries} entries dnsfence put in ${n.place} stay there: remove it with: ${n.removal}`,
+        text: `target ${n.target}: list ${n.list}: ${n.why}; the ${entries(n.entries)} dnsfence put in ${n.place} stay there: remove it with: ${n.removal}`,
+      };
+    case 'leftover-gone':
+      return {
+        level: 'info',
+        text: `target ${n.target}: list ${n.list}: ${n.place} is gone; no longer listed as left behind`,
       };
     case 'target-says':
       return { level: 'warn', text: `target ${n.target}: ${n.message}` };

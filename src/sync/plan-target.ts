@@ -33,6 +33,8 @@ export interface PlanContext {
 /** A target's plan, and where its lists live: what the push records along with it. */
 export interface PlannedTarget {
   plan: TargetPlan;
+  /** The target's type. */
+  type: string;
   places: { ref: ListRef; place: Place; where: Whereabouts }[];
 }
 
@@ -99,7 +101,7 @@ export async function planOne(
     force: ctx.force,
     ...(adapter.operations ? { operations: adapter.operations.bind(adapter) } : {}),
   });
-  return { plan, places };
+  return { plan, type: target.type, places };
 }
 
 /** Entries of a list that were in a place it has left: they arrive in the new place for reason `config`. */

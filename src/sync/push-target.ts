@@ -49,7 +49,7 @@ export async function pushOne(ctx: PushContext, planned: PlannedTarget, adapter:
   const recorded = plan.lists.flatMap((l) => l.record);
   db.transaction(() => {
     if (recorded.length > 0) appendAudit(db, runId, clock(), recorded);
-    recordPlaces(db, plan.target, planned, ctx.now);
+    recordPlaces(db, { name: plan.target, type: planned.type }, planned, ctx.now);
   })();
   const held = plan.lists.some((l) => l.held.length > 0);
   const writes = changedLists(plan).length > 0 || plan.operations.length > 0;
@@ -76,19 +76,24 @@ export async function pushOne(ctx: PushContext, planned: PlannedTarget, adapter:
 }
 
 /** Where each list of the target lives now, the places it left, and renames taken over. */
-function recordPlaces(db: Db, target: string, planned: PlannedTarget, at: Date): void {
+function recordPlaces(
+  db: Db,
+  target: { name: string; type: string },
+  planned: PlannedTarget,
+  at: Date,
+): void {
   for (const { ref, place, where } of planned.places) {
+    const key = { target: target.name, list: ref.list, type: target.type };
     if (where.left)
       addLeftover(
         db,
-        target,
-        ref.list,
+        key,
         where.left,
         where.recorded.map((c) => c.address),
         at,
       );
     if (where.renamedFrom) dropPlacement(db, where.renamedFrom.target, where.renamedFrom.list);
-    savePlace(db, target, ref.list, place, at);
+    savePlace(db, key, place, at);
     dropLeftoversAt(db, place.location);
   }
 }
@@ -117,7 +122,7 @@ export function leaveUnconfigured(ctx: PushContext, unconfigured: Iterable<Place
     }));
     db.transaction(() => {
       if (changes.length > 0) appendAudit(db, runId, clock(), changes);
-      addLeftover(db, p.target, p.list, p, [...applied.keys()], ctx.now);
+      addLeftover(db, p, p, [...applied.keys()], ctx.now);
       dropPlacement(db, p.target, p.list);
     })();
     notices.push({

@@ -69,6 +69,15 @@ describe('when the configuration, not DNS, changes what a list holds', () => {
     const command = (removal.exec(status.stdout) as RegExpExecArray)[1] as string;
     execFileSync('sh', ['-c', command]);
     expect(() => ns.exec(['list', 'set', 'inet', table, 'web_v4'])).toThrow();
+    // The next sync sees it gone and stops listing it; the one after is quiet.
+    const next = await sync();
+    expect(next).toMatchObject({ code: 0, stdout: '' });
+    expect(next.stderr).toMatch(
+      new RegExp(
+        `^target local: list web: sets web_v4 and web_v6 in table inet ${table} .* is gone; no longer listed as left behind\n$`,
+      ),
+    );
+    expect((await run('status')).stdout).not.toContain('left behind');
     expect(await sync()).toMatchObject({ code: 0, stdout: '', stderr: '' });
   });
 

@@ -109,7 +109,7 @@ export function registerStatus(program: Command): void {
               out.push('', 'left behind (filled by dnsfence, no longer configured)');
               for (const l of leftovers)
                 out.push(
-                  `  ${l.place} (target ${l.target}, list ${l.list}, ${l.entries} entries, since ${l.since})`,
+                  `  ${l.place} (target ${l.target}, list ${l.list}, ${l.entries} entr${l.entries === 1 ? 'y' : 'ies'}, since ${l.since})`,
                   `    remove it with: ${l.removal}`,
                 );
             }
