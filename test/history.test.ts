@@ -224,6 +224,7 @@ describe('history of a prefix or a dropped address', () => {
         '    families: [ipv4]',
         '  both:',
         '    names: [www.test.example]',
+        '    static: [192.0.2.0/26]',
         '',
       ].join('\n'),
     );
@@ -249,6 +250,11 @@ describe('history of a prefix or a dropped address', () => {
     ]);
     expect(dropped((await run('history', '192.0.2.40')).stdout)).toEqual([
       "  dropped by list partner: outside the list's allow prefixes (198.51.100.0/24)",
+    ]);
+    // Not an answer the list refused: its own static prefix holds it already.
+    expect(dropped((await run('history', '192.0.2.20')).stdout)).toEqual([
+      "  dropped by list partner: outside the list's allow prefixes (198.51.100.0/24)",
+      '  dropped by list both: covered by its static 192.0.2.0/26, which the list holds instead',
     ]);
     const doc = JSON.parse((await run('--json', 'history', '10.0.0.1')).stdout) as {
       dropped: { list: string; names: string[]; why: string }[];

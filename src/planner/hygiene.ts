@@ -1,4 +1,4 @@
-import { familyOf, insideAny, judgeAnswer, type Family } from '../address.js';
+import { familyOf, insideAny, judgeAnswer, within, type Family } from '../address.js';
 import type { ListConfig } from '../config/types.js';
 
 /** Why a list does not take an address a name answered with. */
@@ -67,5 +67,7 @@ function dropReason(list: ListConfig, address: string): string | undefined {
     return `${dropped.range} address${dropped.privateWouldPass ? ' (set allow_private for internal names)' : ''}`;
   if (dropped?.kind === 'allow')
     return `outside the list's allow prefixes (${(list.allow ?? []).map((a) => a.text).join(', ')})`;
+  const cover = list.static.find((s) => s.text.includes('/') && within(address, s));
+  if (cover) return `covered by its static ${cover.text}, which the list holds instead`;
   return undefined;
 }
