@@ -3,36 +3,8 @@ import type { Family } from '../src/address.js';
 import type { PortSpec } from '../src/config/profiles.js';
 import type { TargetConfig, TargetSettingsContext } from '../src/config/types.js';
 import type { Change } from '../src/model/change.js';
-import type { Operation, TargetPlan } from '../src/planner/target.js';
+import type { ListRef, Operation, Snapshot, TargetPlan } from '../src/planner/target.js';
 import type { Place } from '../src/store/placements.js';
-
-/** A list as the target knows it: the configured name and the name on the firewall. */
-export interface ListRef {
-  list: string;
-  remote: string;
-}
-
-/** What a target holds of one list, as read. */
-export interface ListState {
-  /** Entries dnsfence owns there, normalised. */
-  owned: ReadonlySet<string>;
-  /** Addresses held by entries dnsfence does not own (hand-made, dynamic): present, never written. */
-  foreign?: ReadonlySet<string>;
-  /** For targets that record the DNS names behind an entry (RouterOS comments): names per owned address. */
-  labels?: ReadonlyMap<string, readonly string[]>;
-}
-
-/**
- * What one read of a target found: per list, and whatever else of the target's own that applying
- * a plan needs (entry IDs, the sets that exist, tables still to refresh). A value: an adapter keeps
- * nothing between `read` and `apply`.
- */
-export interface Snapshot<D = unknown> {
-  lists: ReadonlyMap<string, ListState>;
-  detail: D;
-  /** What the read noticed that the admin should hear about (a check it could not make). */
-  warnings: string[];
-}
 
 export interface ApplyResult {
   /** Changes the firewall confirmed. Only these reach the audit log. */
