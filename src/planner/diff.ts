@@ -1,5 +1,5 @@
 import { sortByAddress, type Family } from '../address.js';
-import type { Change } from '../model/change.js';
+import type { Change, Reason } from '../model/change.js';
 import type { Applied } from '../store/applied.js';
 import type { DesiredList } from './types.js';
 
@@ -38,6 +38,22 @@ export interface DiffInput {
   /** Names the target records per owned address, when it records any. */
   labels?: ReadonlyMap<string, readonly string[]>;
   familyOf: (address: string) => Family;
+}
+
+/** Why an owned entry that the list must not hold leaves it: its names, the reason, in words. */
+function whyRemoved(
+  address: string,
+  desired: DesiredList,
+  known: Applied | undefined,
+): [names: string[], reason: Reason, detail: string] {
+  const why = desired.excluded.get(address);
+  if (!known) return [why?.names ?? [], 'drift', 'on the target, not placed by dnsfence'];
+  if (why) return [why.names, why.reason, why.detail];
+  // Its names are still configured, but none answered it within what the desired set looked back
+  // over (retention, or stale_limit while failing): it expired long ago, unpushed.
+  if (known.names.some((n) => desired.names.has(n)))
+    return [known.names, 'expired', 'not answered within retention'];
+  return [known.names, 'config', 'no longer produced by any configured name or static entry'];
 }
 
 /** Reconcile, not replay: compares the desired set with what the target really holds. */
@@ -94,51 +110,8 @@ export function diffList(input: DiffInput): ListDiff {
   for (const address of actual) {
     if (wanted.has(address)) continue;
     if (!families.has(input.familyOf(address))) continue;
-    const why = desired.excluded.get(address);
-    const known = applied.get(address);
-    if (!known) {
-      remove.push({
-        target,
-        list,
-        action: 'removed',
-        address,
-        names: why?.names ?? [],
-        reason: 'drift',
-        detail: 'on the target, not placed by dnsfence',
-      });
-    } else if (why) {
-      remove.push({
-        target,
-        list,
-        action: 'removed',
-        address,
-        names: why.names,
-        reason: why.reason,
-        detail: why.detail,
-      });
-    } else if (known.names.some((n) => desired.names.has(n))) {
-      // Its names are still configured, but none answered it within what the desired set looked
-      // back over (retention, or stale_limit while failing): it expired long ago, unpushed.
-      remove.push({
-        target,
-        list,
-        action: 'removed',
-        address,
-        names: known.names,
-        reason: 'expired',
-        detail: 'not answered within retention',
-      });
-    } else {
-      remove.push({
-        target,
-        list,
-        action: 'removed',
-        address,
-        names: known.names,
-        reason: 'config',
-        detail: 'no longer produced by any configured name or static entry',
-      });
-    }
+    const [names, reason, detail] = whyRemoved(address, desired, applied.get(address));
+    remove.push({ target, list, action: 'removed', address, names, reason, detail });
   }
 
   for (const [address, known] of applied) {
