@@ -65,6 +65,8 @@ export interface TargetSettingsContext {
   key: string;
   /** The lists the target holds. */
   lists: readonly ListConfig[];
+  /** Each list's name on the target (`lists: {web: www}`), for types whose names have limits. */
+  remotes: ReadonlyMap<string, string>;
   /** An error in one of the target's keys (`port`, or a path such as ['tls', 'ca']): exit 2. */
   fail(key: PropertyKey | PropertyKey[], message: string): never;
   warn(message: string): void;
