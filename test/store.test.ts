@@ -10,7 +10,7 @@ import { stableJson } from '../src/json.js';
 import { durableAtEnd, openDatabase, type Db } from '../src/store/db.js';
 import { acquireLock } from '../src/store/lock.js';
 import { prune } from '../src/store/prune.js';
-import { loadMigrations, migrate, schemaVersion } from '../src/store/migrate.js';
+import { loadMigrations, migrate, requireCurrentSchema, schemaVersion } from '../src/store/migrate.js';
 import { loadSightings, PresenceReader, recordLookups } from '../src/store/observations.js';
 import type { LookupResult } from '../src/resolver/types.js';
 import { UserError } from '../src/errors.js';
@@ -63,6 +63,27 @@ describe('store', () => {
       { version: 5, name: 'negative_answers' },
       { version: 6, name: 'placements' },
     ]);
+  });
+
+  it('applies a migration numbered below one already applied (branches merged in either order)', () => {
+    const fresh = openDatabase(join(dir.path, 'gap.db'));
+    try {
+      const known = loadMigrations();
+      migrate(fresh, 'gap.db', known);
+      const late = { version: 7, name: 'late', sql: 'CREATE TABLE late (x INTEGER);' };
+      const all = [...known, late].sort((a, b) => a.version - b.version);
+      expect(() => requireCurrentSchema(fresh, 'gap.db', all)).toThrow(
+        'gap.db: database schema lacks migration 7; run dnsfence db migrate',
+      );
+      expect(migrate(fresh, 'gap.db', all)).toEqual([7]);
+      expect(fresh.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'late'").get()).toEqual({
+        n: 1,
+      });
+      expect(() => requireCurrentSchema(fresh, 'gap.db', all)).not.toThrow();
+      expect(migrate(fresh, 'gap.db', all)).toEqual([]);
+    } finally {
+      fresh.close();
+    }
   });
 
   it('flushes each commit to disk, but for the work given to durableAtEnd, whose commits the next one flushes', async () => {
