@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Address, Family } from '../address.js';
 import type { ResolverSpec } from '../resolver/servers.js';
+import type { NotifyEntry } from './notify.js';
 
 export interface ResolveSettings {
   timeoutMs: number;
@@ -100,6 +101,8 @@ export interface Config {
   profiles: string[];
   lists: Map<string, ListConfig>;
   targets: Map<string, TargetConfig>;
+  /** Who hears about a run's changes and failures. */
+  notify: NotifyEntry[];
   /** SHA-256 of the configuration as parsed; recorded with every run. */
   hash: string;
   warnings: string[];
