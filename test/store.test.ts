@@ -9,6 +9,7 @@ import { appendAudit, entryHash, verifyAudit } from '../src/store/audit.js';
 import { stableJson } from '../src/json.js';
 import { durableAtEnd, openDatabase, type Db } from '../src/store/db.js';
 import { acquireLock } from '../src/store/lock.js';
+import { lastDeliveries, recordDelivery } from '../src/store/notifications.js';
 import { prune } from '../src/store/prune.js';
 import { loadMigrations, migrate, requireCurrentSchema, schemaVersion } from '../src/store/migrate.js';
 import { loadSightings, PresenceReader, recordLookups } from '../src/store/observations.js';
@@ -62,6 +63,7 @@ describe('store', () => {
       { version: 4, name: 'running_runs' },
       { version: 5, name: 'negative_answers' },
       { version: 6, name: 'placements' },
+      { version: 8, name: 'notifications' },
     ]);
   });
 
@@ -341,8 +343,19 @@ describe('pruning', () => {
     db.transaction(() => appendAudit(db, 1, at(100), [change('192.0.2.3'), change('192.0.2.4')]))();
     db.transaction(() => recordLookup(db, answer('old.example.com', ['192.0.2.9']), at(0)))();
     db.transaction(() => recordLookup(db, answer('new.example.com', ['192.0.2.8']), at(100)))();
+    const delivery = {
+      run_id: 1,
+      entry: 'notify[0] exec (page)',
+      events: ['change'],
+      outcome: 'delivered' as const,
+      tries: 1,
+      detail: null,
+    };
+    recordDelivery(db, { ...delivery, at: at(0).toISOString() });
+    recordDelivery(db, { ...delivery, at: at(100).toISOString() });
     const result = prune(db, at(50), at(200));
-    expect(result).toMatchObject({ audit: 2, presence: 1 });
+    expect(result).toMatchObject({ audit: 2, presence: 1, notifications: 1 });
+    expect(lastDeliveries(db)).toEqual([{ ...delivery, at: at(100).toISOString() }]);
     expect(db.prepare('SELECT seq FROM audit ORDER BY seq').all()).toEqual([{ seq: 3 }, { seq: 4 }]);
     expect(verifyAudit(db)).toMatchObject({ ok: true, entries: 2 });
     expect(() => db.prepare('DELETE FROM audit WHERE seq = 3').run()).toThrow(/append-only/);
