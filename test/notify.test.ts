@@ -249,7 +249,10 @@ describe('exec delivery', () => {
       detail: `${fails} exited with status 3`,
     });
     expect(readFileSync(count, 'utf8')).toBe('x\nx\nx\n');
-    expect(await send(entry('  - { type: exec, command: [/nonexistent/page] }\n'))).toMatchObject({
+    const missing = entry('  - { type: exec, command: [/nonexistent/page] }\n');
+    expect(entryProblem(missing)).toBe('/nonexistent/page: no such file or directory (ENOENT)');
+    expect(entryProblem(entry(`  - { type: exec, command: [${fails}] }\n`))).toBeUndefined();
+    expect(await send(missing)).toMatchObject({
       ok: false,
       tries: 1,
       detail: '/nonexistent/page not found',

@@ -1,6 +1,7 @@
+import { accessSync, constants } from 'node:fs';
 import { readSecret } from '../config/secrets.js';
 import { isHttpUrl, type ExecEntry, type NotifyEntry, type WebhookEntry } from '../config/notify.js';
-import { errnoWords } from '../errno.js';
+import { errnoText, errnoWords } from '../errno.js';
 import { CommandError, runCommand } from '../process/run.js';
 import { formatDuration } from '../time.js';
 import type { Notification } from './events.js';
@@ -166,7 +167,17 @@ async function runExec(entry: ExecEntry, notification: Notification): Promise<At
  * variable not set, a file that does not hold a URL); undefined when nothing does. Sends nothing.
  */
 export function entryProblem(entry: NotifyEntry): string | undefined {
-  if (entry.type !== 'webhook') return undefined;
+  if (entry.type === 'exec') {
+    // A bare name is looked up on the PATH the run will have, which need not be this one's.
+    const program = entry.command[0] as string;
+    if (!program.includes('/')) return undefined;
+    try {
+      accessSync(program, constants.X_OK);
+      return undefined;
+    } catch (err) {
+      return `${program}: ${errnoText(err)}`;
+    }
+  }
   const url = webhookUrl(entry, []);
   return typeof url === 'string' ? undefined : url.detail;
 }

@@ -227,6 +227,15 @@ describe('ipset target, end to end', () => {
     expect(ours()).toEqual([]);
   });
 
+  it('a /0, which hash:net cannot hold, is left out, and plan says so', async () => {
+    writeConfig('', '  web:\n    static: [0.0.0.0/0, "2001:db8::5"]\n    allow_wide: true\n');
+    const plan = await run('plan');
+    expect(plan.stderr).toContain('warn: legacy/web: 0.0.0.0/0 cannot be held by an ipset target; left out');
+    expect((await sync()).code).toBe(0);
+    expect(entries(`${prefix}web_v4`)).toEqual([]);
+    expect(entries(`${prefix}web_v6`)).toEqual(['2001:db8::5']);
+  });
+
   it('rules --target prints iptables and ip6tables lines that load against the synced sets', async () => {
     zone.set('update.intra2net.com', { a: ['192.0.2.10'] });
     zone.set('support.intra2net.com', { a: ['192.0.2.50'] });
