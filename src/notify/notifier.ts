@@ -7,24 +7,20 @@ import { recordDelivery } from '../store/notifications.js';
 import { previousOutcome } from '../store/runs.js';
 import type { SyncResult } from '../sync/engine.js';
 import type { Clock } from '../time.js';
-import { deliver, type DeliverOptions, type DeliveryResult } from './deliver.js';
+import { deliver, type DeliveryResult } from './deliver.js';
 import { runEvents, testEvent, type Notification } from './events.js';
 
 export interface NotifyContext {
   db: Db;
   log: Logger;
   clock: Clock;
-  sleep?: DeliverOptions['sleep'];
 }
 
 export interface EntryResult extends DeliveryResult {
   entry: string;
 }
 
-/**
- * Sends each entry its share of the notification, records each delivery, and says in one warning
- * line what could not be delivered. Entries are sent in parallel; nothing here throws.
- */
+/** Sends each entry its notification, all at once, and records each delivery. Never throws. */
 async function send(
   ctx: NotifyContext,
   entries: { entry: NotifyEntry; notification: Notification }[],
@@ -32,7 +28,7 @@ async function send(
   const host = hostname();
   return Promise.all(
     entries.map(async ({ entry, notification }): Promise<EntryResult> => {
-      const result = await deliver(entry, notification, { host, ...(ctx.sleep ? { sleep: ctx.sleep } : {}) });
+      const result = await deliver(entry, notification, { host });
       for (const w of result.warnings) ctx.log.warn(w);
       try {
         recordDelivery(ctx.db, {
