@@ -1,12 +1,19 @@
 import type { TargetConfig } from '../src/config/types.js';
 import { file } from './file/index.js';
+import { ipset } from './ipset/index.js';
 import { mikrotik } from './mikrotik/index.js';
 import { nftables } from './nftables/index.js';
 import { opnsense } from './opnsense/index.js';
 import type { Adapter, TargetTraits, TargetType } from './types.js';
 
 /** Every type of target dnsfence can push to: one folder each, one line here. */
-export const TARGET_TYPES: readonly TargetType[] = [nftables, file, mikrotik, opnsense] as TargetType[];
+export const TARGET_TYPES: readonly TargetType[] = [
+  nftables,
+  file,
+  mikrotik,
+  opnsense,
+  ipset,
+] as TargetType[];
 
 export function targetType(type: string): TargetType {
   const found = TARGET_TYPES.find((t) => t.type === type);

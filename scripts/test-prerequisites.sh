@@ -9,13 +9,15 @@ set -eu
 TOOLS='
 nft       nftables    the nftables target, in private network namespaces
 ip        iproute2    those namespaces (ip netns)
+ipset     ipset       the ipset target, in those namespaces
+iptables  iptables    loading the rules printed for the ipset target
 unshare   util-linux  private mount namespaces for the storage faults
 sqlite3   sqlite3     editing a database behind the audit log, as an adversary would
 openssl   openssl     self-signed certificates for the HTTPS fakes
 chromium  chromium    the HTML report, checked in a real browser
 '
 
-# nft and ip live in /usr/sbin, which is not on an ordinary user's PATH.
+# nft, ip, ipset and iptables live in /usr/sbin, which is not on an ordinary user's PATH.
 PATH="$PATH:/usr/sbin:/sbin"
 
 missing() {

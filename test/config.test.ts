@@ -143,6 +143,46 @@ describe('configuration', () => {
     ]);
   });
 
+  it('ipset: defaults, set names that fit 31 characters, families, and a prefix that leaves room', () => {
+    const c = parseConfig(
+      'lists:\n  web:\n    names: [www.example.com]\ntargets:\n  legacy: { type: ipset }\n',
+      FILE,
+    );
+    expect(c.targets.get('legacy')?.settings).toEqual({
+      ipset: ['ipset'],
+      prefix: '',
+      families: ['ipv4', 'ipv6'],
+      maxelem: 65536,
+    });
+    expect(
+      error(
+        'lists:\n  web:\n    names: [www.example.com]\ntargets:\n  legacy: { type: ipset, lists: { web: a_name_that_is_far_too_long_for_it } }\n',
+      ),
+    ).toBe(
+      `${FILE}: targets.legacy.lists: set name a_name_that_is_far_too_long_for_it_v4 (list web) is 37 characters; ipset allows 31: ` +
+        'give the list a shorter name on this target (lists: {web: short})',
+    );
+    expect(
+      error(
+        'lists:\n  a_list_named_at_length_limit:\n    names: [www.example.com]\ntargets:\n  legacy: { type: ipset, prefix: fw_ }\n',
+      ),
+    ).toMatch(
+      /targets\.legacy\.prefix: set name fw_a_list_named_at_length_limit_v4 \(list a_list_named_at_length_limit\) is 34 characters/,
+    );
+    expect(error('targets:\n  legacy: { type: ipset, prefix: "a prefix" }\n')).toBe(
+      `${FILE}: targets.legacy.prefix: must be at most 14 letters, digits, _, . or -`,
+    );
+    expect(error('targets:\n  legacy: { type: ipset, maxelem: 0 }\n')).toMatch(/targets\.legacy\.maxelem: /);
+    const v4 = parseConfig(
+      'lists:\n  web:\n    names: [www.example.com]\ntargets:\n  legacy: { type: ipset, families: [ipv4], ipset: "ssh fw2 ipset" }\n',
+      FILE,
+    );
+    expect(v4.warnings).toEqual([
+      'targets.legacy.ipset: "ssh fw2 ipset" is one program name; to pass arguments write a list: [ssh, fw2, ipset]',
+      "targets.legacy: holds IPv4 only; list web's AAAA answers will not reach it (set families: [ipv4] on the list, or families: [ipv4, ipv6] on the target)",
+    ]);
+  });
+
   it('reads YAML 1.2: syntax errors with line and column, duplicate keys refused, aliases shared', () => {
     expect(error('lists:\n  web: {}\n  web: {}\n')).toBe(`${FILE}:3:3: invalid YAML: duplicated mapping key`);
     expect(error('lists:\n  web:\n    names: *nope\n')).toMatch(

@@ -21,7 +21,8 @@ export function registerSecret(value: string): string {
   return value;
 }
 
-function assertNoSecret(text: string, where: string): void {
+/** Throws when a registered secret is in the text: for what a test receives (a webhook's body). */
+export function assertNoSecret(text: string, where: string): void {
   for (const secret of secrets)
     if (text.includes(secret)) throw new Error(`a test secret leaked into ${where}`);
 }

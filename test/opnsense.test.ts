@@ -282,7 +282,7 @@ describe('OPNsense adapter against a fake OPNsense', () => {
     config();
     const plan = await run('plan');
     expect(plan.stderr).toMatch(
-      /opn\/partner: 2001:db8:10::\/64 cannot be held by a opnsense target; left out/,
+      /opn\/partner: 2001:db8:10::\/64 cannot be held by an opnsense target; left out/,
     );
     expect(plan.stdout).not.toContain('2001:db8:10::/64');
   });

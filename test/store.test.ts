@@ -9,8 +9,9 @@ import { appendAudit, entryHash, verifyAudit } from '../src/store/audit.js';
 import { stableJson } from '../src/json.js';
 import { durableAtEnd, openDatabase, type Db } from '../src/store/db.js';
 import { acquireLock } from '../src/store/lock.js';
+import { lastDeliveries, recordDelivery } from '../src/store/notifications.js';
 import { prune } from '../src/store/prune.js';
-import { loadMigrations, migrate, schemaVersion } from '../src/store/migrate.js';
+import { loadMigrations, migrate, requireCurrentSchema, schemaVersion } from '../src/store/migrate.js';
 import { loadSightings, PresenceReader, recordLookups } from '../src/store/observations.js';
 import type { LookupResult } from '../src/resolver/types.js';
 import { UserError } from '../src/errors.js';
@@ -62,7 +63,29 @@ describe('store', () => {
       { version: 4, name: 'running_runs' },
       { version: 5, name: 'negative_answers' },
       { version: 6, name: 'placements' },
+      { version: 8, name: 'notifications' },
     ]);
+  });
+
+  it('applies a migration numbered below one already applied (branches merged in either order)', () => {
+    const fresh = openDatabase(join(dir.path, 'gap.db'));
+    try {
+      const known = loadMigrations();
+      migrate(fresh, 'gap.db', known);
+      const late = { version: 7, name: 'late', sql: 'CREATE TABLE late (x INTEGER);' };
+      const all = [...known, late].sort((a, b) => a.version - b.version);
+      expect(() => requireCurrentSchema(fresh, 'gap.db', all)).toThrow(
+        'gap.db: database schema lacks migration 7; run dnsfence db migrate',
+      );
+      expect(migrate(fresh, 'gap.db', all)).toEqual([7]);
+      expect(fresh.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'late'").get()).toEqual({
+        n: 1,
+      });
+      expect(() => requireCurrentSchema(fresh, 'gap.db', all)).not.toThrow();
+      expect(migrate(fresh, 'gap.db', all)).toEqual([]);
+    } finally {
+      fresh.close();
+    }
   });
 
   it('flushes each commit to disk, but for the work given to durableAtEnd, whose commits the next one flushes', async () => {
@@ -320,8 +343,19 @@ describe('pruning', () => {
     db.transaction(() => appendAudit(db, 1, at(100), [change('192.0.2.3'), change('192.0.2.4')]))();
     db.transaction(() => recordLookup(db, answer('old.example.com', ['192.0.2.9']), at(0)))();
     db.transaction(() => recordLookup(db, answer('new.example.com', ['192.0.2.8']), at(100)))();
+    const delivery = {
+      run_id: 1,
+      entry: 'notify[0] exec (page)',
+      events: ['change'],
+      outcome: 'delivered' as const,
+      tries: 1,
+      detail: null,
+    };
+    recordDelivery(db, { ...delivery, at: at(0).toISOString() });
+    recordDelivery(db, { ...delivery, at: at(100).toISOString() });
     const result = prune(db, at(50), at(200));
-    expect(result).toMatchObject({ audit: 2, presence: 1 });
+    expect(result).toMatchObject({ audit: 2, presence: 1, notifications: 1 });
+    expect(lastDeliveries(db)).toEqual([{ ...delivery, at: at(100).toISOString() }]);
     expect(db.prepare('SELECT seq FROM audit ORDER BY seq').all()).toEqual([{ seq: 3 }, { seq: 4 }]);
     expect(verifyAudit(db)).toMatchObject({ ok: true, entries: 2 });
     expect(() => db.prepare('DELETE FROM audit WHERE seq = 3').run()).toThrow(/append-only/);

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import type { z } from 'zod';
-import type { Family } from '../../src/address.js';
-import type { TargetSettingsContext } from '../../src/config/types.js';
+import { argvSetting } from '../argv.js';
+import { warnFamilyNotHeld } from '../families.js';
 import type { TargetType } from '../types.js';
 import { nftRules } from './rules.js';
 import { familiesOf, schema, type NftablesSettings } from './settings.js';
@@ -16,15 +16,11 @@ export const nftables: TargetType<NftablesSettings> = {
   settings(raw, at) {
     const own = raw as z.output<typeof schema>;
     const family = own.family ?? 'inet';
-    if (typeof own.nft === 'string' && /\s/.test(own.nft.trim()))
-      at.warn(
-        `${at.key}.nft: ${JSON.stringify(own.nft)} is one program name; to pass arguments write a list: [${own.nft.trim().split(/\s+/).join(', ')}]`,
-      );
-    if (family !== 'inet') warnOtherFamily(familiesOf(family)[0] as Family, at);
+    if (family !== 'inet') warnFamilyNotHeld(familiesOf(family), at, 'family: inet on the target');
     return {
       family,
       table: own.table ?? 'dnsfence',
-      nft: Array.isArray(own.nft) ? own.nft : [own.nft ?? 'nft'],
+      nft: argvSetting(own.nft, 'nft', 'nft', at),
     };
   },
   describe(target) {
@@ -46,21 +42,3 @@ export const nftables: TargetType<NftablesSettings> = {
     return new NftablesAdapter(target);
   },
 };
-
-/** A list that asks for the family this table cannot hold: said once, not dropped silently. */
-function warnOtherFamily(holds: Family, at: TargetSettingsContext): void {
-  const other: Family = holds === 'ipv4' ? 'ipv6' : 'ipv4';
-  for (const list of at.lists) {
-    const statics = list.static.filter((a) => a.family === other).map((a) => a.text);
-    const asks = list.names.length > 0 && list.families.includes(other);
-    if (!asks && statics.length === 0) continue;
-    const what = [
-      ...(asks ? [`${other === 'ipv6' ? 'AAAA' : 'A'} answers`] : []),
-      ...(statics.length > 0 ? [`static ${statics.join(', ')}`] : []),
-    ].join(' and ');
-    at.warn(
-      `${at.key}: holds ${holds === 'ipv4' ? 'IPv4' : 'IPv6'} only; list ${list.name}'s ${what} will not reach it` +
-        ` (set families: [${holds}] on the list, or family: inet on the target)`,
-    );
-  }
-}

@@ -6,6 +6,7 @@ import { registerDb } from './commands/db.js';
 import { registerDemo } from './commands/demo.js';
 import { registerHistory } from './commands/history.js';
 import { registerInit } from './commands/init.js';
+import { registerNotify } from './commands/notify.js';
 import { registerProfile } from './commands/profile.js';
 import { registerReport } from './commands/report.js';
 import { registerResolve } from './commands/resolve.js';
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerDb(program);
   registerProfile(program);
   registerRules(program);
+  registerNotify(program);
   registerSystemd(program);
   registerDemo(program);
   program.commands.forEach(function override(c: Command) {

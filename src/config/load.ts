@@ -10,6 +10,7 @@ import { stableJson } from '../json.js';
 import { sha256Hex } from '../sha256.js';
 import { keyPath } from './key-path.js';
 import { buildLists } from './lists.js';
+import { buildNotify } from './notify.js';
 import { configSchema, type RawConfig } from './schema.js';
 import { buildTargets } from './targets.js';
 import type { Config, TargetTypeSpec } from './types.js';
@@ -128,6 +129,7 @@ function buildConfig(raw: RawConfig, file: string, data: unknown, types: readonl
     profiles: raw.profiles ?? [],
     lists,
     targets,
+    notify: buildNotify(raw.notify, dir, fail, warn),
     // Only a sync records the hash: computed when first asked for, it costs the other commands
     // neither the hashing nor loading node:crypto.
     get hash() {

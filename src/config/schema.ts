@@ -97,6 +97,8 @@ export const configSchema = z
     lists: z.record(z.string(), listSchema.nullable()).optional(),
     // Each target is checked against the schema its type registers (config/load.ts).
     targets: z.record(z.string(), z.looseObject({})).optional(),
+    // Each entry is checked against the keys of its type (config/notify.ts).
+    notify: z.array(z.looseObject({})).optional(),
   })
   .strict();
 

@@ -69,12 +69,7 @@ function buildTarget(name: string, raw: Record<string, unknown>, input: TargetsI
     max_remove?: number;
   } & Record<string, unknown>;
   const lists = mapLists(path, rawLists, input.lists, fail);
-  const at = settingsContext(
-    path,
-    own,
-    [...lists.keys()].map((l) => input.lists.get(l) as ListConfig),
-    input,
-  );
+  const at = settingsContext(path, own, lists, input);
   return {
     name,
     type: type.type,
@@ -116,14 +111,15 @@ function mapLists(
 function settingsContext(
   path: PropertyKey[],
   own: Record<string, unknown>,
-  lists: ListConfig[],
+  remotes: Map<string, string>,
   input: TargetsInput,
 ): TargetSettingsContext {
   const { fail, warn, dir } = input;
   const under = (key: PropertyKey | PropertyKey[]) => [...path, ...(Array.isArray(key) ? key : [key])];
   return {
     key: keyPath(path),
-    lists,
+    lists: [...remotes.keys()].map((l) => input.lists.get(l) as ListConfig),
+    remotes,
     fail: (key, message) => fail(under(key), message),
     warn,
     path: (text) => resolvePath(dir, text),

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Address, Family } from '../address.js';
 import type { ResolverSpec } from '../resolver/servers.js';
+import type { NotifyEntry } from './notify.js';
 
 export interface ResolveSettings {
   timeoutMs: number;
@@ -65,6 +66,8 @@ export interface TargetSettingsContext {
   key: string;
   /** The lists the target holds. */
   lists: readonly ListConfig[];
+  /** Each list's name on the target (`lists: {web: www}`), for types whose names have limits. */
+  remotes: ReadonlyMap<string, string>;
   /** An error in one of the target's keys (`port`, or a path such as ['tls', 'ca']): exit 2. */
   fail(key: PropertyKey | PropertyKey[], message: string): never;
   warn(message: string): void;
@@ -98,6 +101,8 @@ export interface Config {
   profiles: string[];
   lists: Map<string, ListConfig>;
   targets: Map<string, TargetConfig>;
+  /** Who hears about a run's changes and failures. */
+  notify: NotifyEntry[];
   /** SHA-256 of the configuration as parsed; recorded with every run. */
   hash: string;
   warnings: string[];

@@ -131,9 +131,12 @@ function summaryTable(model: ReportModel): string {
   const rows = summaryItems(model, 'full').map((i) => {
     const label = `${i.label[0]!.toUpperCase()}${i.label.slice(1)}`;
     // The verdict word stands out; the rest of the line is the same text as in the other formats.
-    const value = i.status
-      ? `${status[i.status]}${esc(i.value.replace(/^(verified|BROKEN)/, ''))}`
-      : esc(i.value);
+    const verdict = /^(verified|BROKEN)/.test(i.value);
+    const value = !i.status
+      ? esc(i.value)
+      : verdict
+        ? `${status[i.status]}${esc(i.value.replace(/^(verified|BROKEN)/, ''))}`
+        : `<span class="${i.status}">${esc(i.value)}</span>`;
     return `<tr><td>${esc(label)}</td><td class="w">${value}</td></tr>`;
   });
   return `<table class="summary">\n${rows.join('\n')}\n</table>`;

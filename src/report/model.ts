@@ -3,6 +3,7 @@ import type { Config } from '../config/types.js';
 import type { AuditEntry } from '../store/audit.js';
 import { verifyAudit } from '../store/audit.js';
 import type { Db } from '../store/db.js';
+import { deliveriesIn } from '../store/notifications.js';
 import {
   appliedEntries,
   auditEntriesIn,
@@ -61,6 +62,13 @@ export interface ReportSummary {
   namesWithoutAddress: string[];
   targetsFailed: string[];
   chain: { verified: boolean; entries: number; head: string; problem?: string };
+  /** Notifications of the period: how many arrived, and per entry those that did not. */
+  notifications: NotificationSummary;
+}
+
+export interface NotificationSummary {
+  delivered: number;
+  failed: { entry: string; count: number; lastAt: string; detail: string | null }[];
 }
 
 /** The one model every report format renders: each format is a thin renderer of it, so they cannot drift apart. */
@@ -116,6 +124,7 @@ export function buildReport(
       namesFailed: [...new Set(failures.map((f) => f.name))].sort(),
       namesWithoutAddress: namesWithoutAddressIn(db, s, u).filter(scope.name),
       targetsFailed: targetsFailedIn(db, s, u).filter(scope.target),
+      notifications: notificationSummary(db, s, u),
       chain: {
         verified: verdict.ok,
         entries: verdict.entries,
@@ -126,6 +135,21 @@ export function buildReport(
     rows,
     lists: listContents(db, scope, filters, config),
   };
+}
+
+/** Deliveries are per run, not per target or list: filters do not narrow them. */
+function notificationSummary(db: Db, since: string, until: string): NotificationSummary {
+  const failed = new Map<string, NotificationSummary['failed'][number]>();
+  let delivered = 0;
+  for (const d of deliveriesIn(db, since, until)) {
+    if (d.outcome === 'delivered') {
+      delivered += 1;
+      continue;
+    }
+    const f = failed.get(d.entry) ?? { entry: d.entry, count: 0, lastAt: d.at, detail: d.detail };
+    failed.set(d.entry, { ...f, count: f.count + 1, lastAt: d.at, detail: d.detail });
+  }
+  return { delivered, failed: [...failed.values()] };
 }
 
 function toRow(e: AuditEntry): ReportRow {

@@ -1,4 +1,4 @@
-import type { ConfigSpan, ListContent, ReportModel, ReportRow } from './model.js';
+import type { ConfigSpan, ListContent, NotificationSummary, ReportModel, ReportRow } from './model.js';
 
 /** One line of the report's summary, worded once for every format that shows a summary. */
 export interface SummaryItem {
@@ -47,10 +47,27 @@ export function summaryItems(model: ReportModel, hashes: 'full' | 'short'): Summ
     { label: 'names failed', value: joined(s.namesFailed) },
     { label: 'names without address', value: joined(s.namesWithoutAddress) },
     { label: 'targets failed', value: joined(s.targetsFailed) },
+    ...notificationItems(s.notifications),
     {
       label: 'audit chain',
       value: `${s.chain.verified ? 'verified' : `BROKEN: ${s.chain.problem ?? ''}`} (${s.chain.entries} entries, head ${hash(s.chain.head)})`,
       status: s.chain.verified ? 'ok' : 'bad',
+    },
+  ];
+}
+
+/** Only when the period sent any: most configurations notify nobody. */
+function notificationItems(n: NotificationSummary): SummaryItem[] {
+  const failed = n.failed.reduce((sum, f) => sum + f.count, 0);
+  if (n.delivered + failed === 0) return [];
+  const which = n.failed.map(
+    (f) => `${f.entry}: ${f.count} (last ${shortTime(f.lastAt)}${f.detail ? `: ${f.detail}` : ''})`,
+  );
+  return [
+    {
+      label: 'notifications',
+      value: `${n.delivered} delivered, ${failed} failed${which.length > 0 ? `; failed: ${which.join('; ')}` : ''}`,
+      ...(failed > 0 ? { status: 'bad' as const } : {}),
     },
   ];
 }

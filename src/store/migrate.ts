@@ -27,7 +27,17 @@ export function schemaVersion(db: Db): number {
   return row.v ?? 0;
 }
 
-/** Applies every pending migration in order, each in its own transaction, and records it. */
+/** The versions recorded in `schema_migrations`. */
+function appliedVersions(db: Db): Set<number> {
+  if (schemaVersion(db) === 0) return new Set();
+  return new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+}
+
+/**
+ * Applies every migration not recorded yet, in order, each in its own transaction, and records
+ * it. Not only those above the highest version: a migration numbered below one already applied
+ * (branches that each added one, merged in either order) is applied too.
+ */
 export function migrate(db: Db, path: string, migrations = loadMigrations(), now = new Date()): number[] {
   const latest = migrations.at(-1)?.version ?? 0;
   const current = schemaVersion(db);
@@ -39,9 +49,10 @@ export function migrate(db: Db, path: string, migrations = loadMigrations(), now
   db.exec(
     'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
   );
+  const done = appliedVersions(db);
   const applied: number[] = [];
   for (const m of migrations) {
-    if (m.version <= current) continue;
+    if (done.has(m.version)) continue;
     db.transaction(() => {
       db.exec(m.sql);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
@@ -64,9 +75,13 @@ export function requireCurrentSchema(db: Db, path: string, migrations = loadMigr
       `${path}: database schema version ${current} is newer than this dnsfence knows (${latest}); upgrade dnsfence`,
     );
   }
-  if (current < latest) {
+  const done = appliedVersions(db);
+  const missing = migrations.filter((m) => !done.has(m.version)).map((m) => m.version);
+  if (missing.length > 0) {
     throw new UserError(
-      `${path}: database schema version ${current} is older than ${latest}; run dnsfence db migrate`,
+      current < latest
+        ? `${path}: database schema version ${current} is older than ${latest}; run dnsfence db migrate`
+        : `${path}: database schema lacks migration ${missing.join(', ')}; run dnsfence db migrate`,
     );
   }
 }

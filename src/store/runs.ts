@@ -101,3 +101,16 @@ export function latestPushes(db: Db): { target: string; last: PushRow; lastOk: P
 export function lastRun(db: Db): RunRow | undefined {
   return db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT 1').get() as RunRow | undefined;
 }
+
+/**
+ * How the latest run before this one that ran to its end turned out (a killed run says nothing
+ * about the lists): `recovered` compares against it.
+ */
+export function previousOutcome(db: Db, runId: number): RunOutcome | undefined {
+  const row = db
+    .prepare(
+      "SELECT outcome FROM runs WHERE id < ? AND outcome IN ('ok', 'degraded', 'failed') ORDER BY id DESC LIMIT 1",
+    )
+    .get(runId) as { outcome: RunOutcome } | undefined;
+  return row?.outcome;
+}

@@ -87,7 +87,7 @@ export function noticeLine(n: Notice): { level: NoticeLevel; text: string } {
     case 'cannot-hold':
       return {
         level: n.preview ? 'warn' : 'debug',
-        text: `${n.target}/${n.list}: ${n.addresses.join(', ')} cannot be held by a ${n.type} target; left out`,
+        text: `${n.target}/${n.list}: ${n.addresses.join(', ')} cannot be held by ${/^[aeiou]/.test(n.type) ? 'an' : 'a'} ${n.type} target; left out`,
       };
     case 'moved':
       return {

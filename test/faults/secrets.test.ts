@@ -4,7 +4,16 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { ZoneServer } from '../../src/demo/dns-server.js';
 import { FakeOpnsense } from '../fakes/opnsense.js';
 import { FakeRouterOS } from '../fakes/routeros.js';
-import { cli, registerSecret, selfSignedCert, startZone, tempDir, waitFor } from '../helpers.js';
+import { WebhookReceiver } from '../fakes/webhook.js';
+import {
+  assertNoSecret,
+  cli,
+  registerSecret,
+  selfSignedCert,
+  startZone,
+  tempDir,
+  waitFor,
+} from '../helpers.js';
 import { recordSecretScan } from './campaign.js';
 
 // Every command, on success and on the failures that print the most (wrong credentials, a dropped
@@ -14,6 +23,8 @@ import { recordSecretScan } from './campaign.js';
 
 const WRONG_PASSWORD = registerSecret('wrong-router-password-5d1e');
 const WRONG_SECRET = registerSecret('wrong-opnsense-secret-8c2a');
+// Webhook URLs carry their token in the path: the URL is a secret like a password.
+const HOOK_TOKEN = registerSecret('T0SECRETS/B0SCAN/hook-token-91d3');
 
 let zone: ZoneServer;
 let dnsPort: number;
@@ -22,6 +33,7 @@ let certDir: ReturnType<typeof tempDir>;
 let dir: ReturnType<typeof tempDir>;
 let ros: FakeRouterOS;
 let opn: FakeOpnsense;
+let hook: WebhookReceiver;
 
 beforeAll(async () => {
   ({
@@ -44,10 +56,13 @@ beforeEach(async () => {
   await ros.start();
   opn = new FakeOpnsense();
   await opn.start(certs);
+  hook = await new WebhookReceiver().start();
 });
 afterEach(async () => {
   await ros.stop();
   await opn.stop();
+  await hook.stop();
+  for (const r of hook.received) assertNoSecret(r.body, 'a webhook body');
   dir.cleanup();
 });
 
@@ -78,12 +93,17 @@ targets:
     tls: { ca: ${certs.certFile} }
     timeout: 2s
   out: { type: file, dir: lists }
+notify:
+  - { type: webhook, url_env: HOOK_URL, format: slack }
+  - { type: webhook, url_env: HOOK_URL }
 `,
   );
 }
 
 const run = (args: string[], secret = opn.secret): ReturnType<typeof cli> =>
-  cli(['-c', join(dir.path, 'dnsfence.yaml'), ...args], { env: { OPN_KEY: opn.key, OPN_SECRET: secret } });
+  cli(['-c', join(dir.path, 'dnsfence.yaml'), ...args], {
+    env: { OPN_KEY: opn.key, OPN_SECRET: secret, HOOK_URL: hook.url(`/${HOOK_TOKEN}`) },
+  });
 
 describe('secrets never leave their files', () => {
   it('every command, in every output format, prints and stores no credential', async () => {
@@ -112,6 +132,9 @@ describe('secrets never leave their files', () => {
         join(dir.path, `report.${f}`),
       ]),
       ['report', '--format', 'json'],
+      ['notify', 'test'],
+      ['-v', '--json', 'notify', 'test'],
+      ['status'],
     ];
     for (const args of commands) {
       const r = await run(args);
@@ -120,7 +143,23 @@ describe('secrets never leave their files', () => {
     expect(statSync(join(dir.path, 'report.html')).mode & 0o077).toBe(0);
     expect(statSync(join(dir.path, 'dnsfence.db')).mode & 0o077).toBe(0);
     expect(readFileSync(join(dir.path, 'report.csv'), 'utf8')).toContain('192.0.2.1');
+    // The notifications went out (the sync's, and two tests), and their bodies were scanned too.
+    expect(hook.received.length).toBeGreaterThanOrEqual(6);
   });
+
+  it('notifications that cannot be delivered are worded without their URL, in logs, status, report and database', async () => {
+    config();
+    hook.answer = () => 500;
+    const failed = await run(['-v', 'sync']);
+    expect(failed.code).toBe(0);
+    expect(failed.stderr).toMatch(
+      /notify\[0\] webhook \(url_env HOOK_URL\): notification not delivered after 3 tries: HTTP 500/,
+    );
+    await hook.stop();
+    expect((await run(['-v', 'notify', 'test'])).stdout).toMatch(/FAIL {2}notify\[1\] .*connection refused/);
+    for (const args of [['status'], ['--json', 'status'], ['report'], ['report', '--format', 'json']])
+      expect((await run(args)).code).toBeLessThanOrEqual(1);
+  }, 60_000);
 
   it('wrong credentials, dropped connections and verbose errors name the target, not the secret', async () => {
     config(WRONG_PASSWORD);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createAdapter } from '../../../adapters/registry.js';
 import type { Config } from '../../config/types.js';
 import { errorMessage, ExitCode } from '../../errors.js';
+import { entryProblem } from '../../notify/deliver.js';
 import type { LookupResult } from '../../resolver/types.js';
 import { action } from '../context.js';
 
@@ -37,6 +38,15 @@ export function registerCheck(program: Command): void {
           // A note the configuration's warnings already gave (on stderr) is not said twice.
           if (list.note && !config.warnings.some((w) => w.includes(list.note as string)))
             lines.push({ what: `list ${list.name}`, level: 'ok', detail: list.note });
+        }
+        // A notification's URL is a secret read at each run: a missing one shows here, offline too.
+        for (const entry of config.notify) {
+          const problem = entryProblem(entry);
+          lines.push({
+            what: entry.label,
+            level: problem ? 'fail' : 'ok',
+            detail: problem ?? 'ready (dnsfence notify test sends a test event)',
+          });
         }
         // Building an adapter reads its secrets: a missing or group-readable secret file shows here, offline too.
         const adapters = await Promise.all([...config.targets.values()].map((t) => createAdapter(t)));

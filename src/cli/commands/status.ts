@@ -3,6 +3,7 @@ import { sortAddresses } from '../../address.js';
 import { ExitCode } from '../../errors.js';
 import { appliedCount } from '../../store/applied.js';
 import { allLookups } from '../../store/observations.js';
+import { lastDeliveries } from '../../store/notifications.js';
 import { loadLeftovers } from '../../store/placements.js';
 import { lastRun, latestPushes } from '../../store/runs.js';
 import { computeDesired } from '../../sync/desired-from-store.js';
@@ -67,8 +68,20 @@ export function registerStatus(program: Command): void {
             since: l.since,
             removal: l.removal,
           }));
+          const delivered = lastDeliveries(db);
+          const notifications = config.notify.map((n) => ({
+            entry: n.label,
+            last: delivered.find((d) => d.entry === n.label) ?? null,
+          }));
           if (ctx.json) {
-            ctx.printJson({ database: config.database, last_run: run ?? null, lists, targets, leftovers });
+            ctx.printJson({
+              database: config.database,
+              last_run: run ?? null,
+              lists,
+              targets,
+              leftovers,
+              notifications,
+            });
           } else {
             const out: string[] = [];
             out.push(
@@ -111,6 +124,17 @@ export function registerStatus(program: Command): void {
                 out.push(
                   `  ${l.place} (target ${l.target}, list ${l.list}, ${l.entries} entr${l.entries === 1 ? 'y' : 'ies'}, since ${l.since})`,
                   `    remove it with: ${l.removal}`,
+                );
+            }
+            if (notifications.length > 0) {
+              out.push('', 'notifications');
+              for (const { entry, last } of notifications)
+                out.push(
+                  `  ${entry}: ${
+                    !last
+                      ? 'nothing sent yet (dnsfence notify test sends a test event)'
+                      : `last ${last.at} ${last.outcome === 'delivered' ? 'delivered' : `FAILED after ${last.tries} ${last.tries === 1 ? 'try' : 'tries'}: ${last.detail ?? ''}`} (${last.events.join(', ')})`
+                  }`,
                 );
             }
             ctx.print(out.join('\n'));

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
 import { acquireLock } from '../../store/lock.js';
 import { interruptRun } from '../../store/runs.js';
+import { notifyRun } from '../../notify/notifier.js';
 import { checkMetricsPath, writeRunMetrics } from '../../report/metrics.js';
 import { action, collect, type Context } from '../context.js';
 
@@ -94,6 +95,7 @@ async function run(
     // -q: a sync that pushes prints no change lines (the audit log has them); a preview is its output.
     else if (!ctx.options.quiet || opts.dryRun)
       ctx.print(syncLines(result, ctx.options.verbose === true).join('\n'));
+    await notifyRun({ db, log: ctx.log, clock: ctx.clock }, config, result);
     return result.exitCode;
   } finally {
     db.close();

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfigFile } from '../../config/load.js';
 import { ConfigError, ExitCode } from '../../errors.js';
+import { Notifier } from '../../notify/notifier.js';
 import { checkMetricsPath, writeRunMetrics } from '../../report/metrics.js';
 import { acquireLock } from '../../store/lock.js';
 import { parseDuration } from '../../time.js';
@@ -54,6 +55,8 @@ export function registerWatch(program: Command): void {
           const lock = acquireLock(config.database, 'watch', ctx.clock());
           const db = ctx.openWritable();
           const { Watcher } = await import('../../sync/watch.js');
+          const notifier = new Notifier({ db, log: ctx.log, clock: ctx.clock });
+          let current = config;
           const watcher = new Watcher(config, db, {
             minIntervalMs,
             maxIntervalMs,
@@ -71,11 +74,13 @@ export function registerWatch(program: Command): void {
                   `${next.file}: targets: none configured; a watch without targets pushes nothing`,
                 );
               for (const w of next.warnings) ctx.log.warn(w);
+              current = next;
               return next;
             },
             afterSync: (result) => {
               printChanges(ctx, result);
               if (opts.metricsFile) writeRunMetrics(opts.metricsFile, db, result, ctx.log);
+              notifier.afterRun(current, result);
             },
           });
           const stop = (signal: string) => {
@@ -95,6 +100,7 @@ export function registerWatch(program: Command): void {
             process.off('SIGTERM', onTerm);
             process.off('SIGINT', onInt);
             process.off('SIGHUP', onHup);
+            await notifier.settled();
             db.close();
             lock.release();
           }
