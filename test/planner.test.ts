@@ -251,6 +251,29 @@ describe('diff against a target', () => {
     ]);
   });
 
+  it('an address a prefix of the list covers is left to the prefix, unless the target cannot hold prefixes', () => {
+    const d = desiredList({
+      list: list({ static: [parseAddress('198.51.100.0/24')!] }),
+      sightings: [seen('a.example.com', '198.51.100.5', 0), seen('a.example.com', '192.0.2.5', 0)],
+      statuses: [],
+      staleLimitMs: STALE,
+      now: NOW,
+    });
+    const plan = (accepts?: (a: string) => boolean) =>
+      diffList({
+        target: 'fw',
+        desired: d,
+        actual: new Set(),
+        applied: new Map(),
+        families: ['ipv4'],
+        familyOf,
+        ...(accepts ? { accepts } : {}),
+      }).add.map((c) => c.address);
+    expect(plan()).toEqual(['192.0.2.5', '198.51.100.0/24']);
+    // An OPNsense host alias takes no prefixes: it holds what the prefix would have covered.
+    expect(plan((a) => !a.includes('/'))).toEqual(['192.0.2.5', '198.51.100.5']);
+  });
+
   it('restores an entry deleted by hand as drift', () => {
     const diff = diffList({
       target: 'fw',

@@ -3,7 +3,7 @@ import ipaddr from 'ipaddr.js';
 import type { ListConfig } from '../config/types.js';
 import { droppedAnswer } from './hygiene.js';
 import type { NameStatus, Sighting } from '../model/observation.js';
-import type { DesiredEntry, DesiredList, ExcludedEntry, Rejected } from './types.js';
+import type { Covered, DesiredEntry, DesiredList, ExcludedEntry, Rejected } from './types.js';
 import { formatDuration } from '../time.js';
 
 export interface DesiredInput {
@@ -125,11 +125,12 @@ export function desiredList(input: DesiredInput): DesiredList {
     });
   }
   for (const address of entries.keys()) excluded.delete(address);
-  dropCovered(entries, excluded);
+  const covered = dropCovered(entries, excluded);
   return {
     list: list.name,
     names: configured,
     entries,
+    covered,
     excluded,
     staleNames: [...staleNames].sort(),
     rejected,
@@ -138,16 +139,21 @@ export function desiredList(input: DesiredInput): DesiredList {
 
 /**
  * An entry inside a prefix the list already holds is redundant, and interval sets (nftables)
- * refuse overlapping elements: keep the prefix only.
+ * refuse overlapping elements: keep the prefix only. The entries it covers are returned, for a
+ * target that cannot hold the prefix (an OPNsense host alias takes no prefixes) and holds them.
  */
-function dropCovered(entries: Map<string, DesiredEntry>, excluded: Map<string, ExcludedEntry>): void {
+function dropCovered(
+  entries: Map<string, DesiredEntry>,
+  excluded: Map<string, ExcludedEntry>,
+): Map<string, Covered> {
+  const covered = new Map<string, Covered>();
   // Entries are normalised: host addresses carry no prefix length, so only a '/' marks a prefix.
   const prefixes = [...entries.values()]
     .filter((e) => e.address.includes('/'))
     .map((e) => ({ e, a: parseAddress(e.address) }))
     .filter((p) => p.a && p.a.prefix < (p.a.family === 'ipv4' ? 32 : 128))
     .map((p) => ({ text: p.e.address, cidr: ipaddr.parseCIDR(p.e.address) }));
-  if (prefixes.length === 0) return;
+  if (prefixes.length === 0) return covered;
   for (const entry of [...entries.values()]) {
     const [addr, len] = entry.address.includes('/')
       ? ipaddr.parseCIDR(entry.address)
@@ -161,6 +167,7 @@ function dropCovered(entries: Map<string, DesiredEntry>, excluded: Map<string, E
     );
     if (cover) {
       entries.delete(entry.address);
+      covered.set(entry.address, { entry, by: cover.text });
       excluded.set(entry.address, {
         address: entry.address,
         family: entry.family,
@@ -170,4 +177,5 @@ function dropCovered(entries: Map<string, DesiredEntry>, excluded: Map<string, E
       });
     }
   }
+  return covered;
 }

@@ -61,9 +61,12 @@ export function diffList(input: DiffInput): ListDiff {
   const { target, desired, actual, applied } = input;
   const list = desired.list;
   const families = new Set(input.families);
-  const want = [...desired.entries.values()].filter(
-    (e) => families.has(e.family) && (input.accepts?.(e.address) ?? true),
-  );
+  const holds = (address: string) => input.accepts?.(address) ?? true;
+  const want = [
+    ...desired.entries.values(),
+    // What a prefix covers, where the target cannot hold the prefix.
+    ...[...desired.covered.values()].filter((c) => !holds(c.by)).map((c) => c.entry),
+  ].filter((e) => families.has(e.family) && holds(e.address));
   const wanted = new Set(want.map((e) => e.address));
   const add: Change[] = [];
   const remove: Change[] = [];

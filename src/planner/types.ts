@@ -27,11 +27,20 @@ export interface Rejected {
   privateWouldPass?: boolean;
 }
 
+/** An entry left to a prefix of the same list that holds it. */
+export interface Covered {
+  entry: DesiredEntry;
+  /** The prefix. */
+  by: string;
+}
+
 export interface DesiredList {
   list: string;
   /** The DNS names the list is configured with now. */
   names: ReadonlySet<string>;
   entries: Map<string, DesiredEntry>;
+  /** Entries a prefix of the list covers: a target that cannot hold the prefix holds them instead. */
+  covered: Map<string, Covered>;
   /** Addresses seen for the list's names that it must not hold, with the reason. */
   excluded: Map<string, ExcludedEntry>;
   /** Names whose failing lookups keep their old addresses in the list. */
