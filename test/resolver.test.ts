@@ -156,7 +156,7 @@ describe('resolver', () => {
       const exchanges = await Promise.all(queries.map((q) => transport.exchange(server, q, 1000)));
       const answered = exchanges.map((e) => {
         if (e.kind !== 'packet') throw new Error(`${server.label}: ${e.kind}`);
-        return { id: e.packet.header.id, name: e.packet.questions[0]?.name };
+        return { id: e.packet.id, name: e.packet.question?.name };
       });
       expect(answered.map((a) => a.name)).toEqual(queries.map((q) => q.name));
       expect(new Set(answered.map((a) => a.id)).size).toBe(3);

@@ -12,7 +12,14 @@ export interface ResolverOptions {
   timeoutMs: number;
   attempts: number;
   concurrency: number;
+  /**
+   * `require`: ask with the DO bit and take an answer only when the resolver vouches for it with
+   * the AD flag (it validated the DNSSEC signatures); any other answer is the outcome `insecure`.
+   */
+  dnssec?: DnssecMode;
 }
+
+export type DnssecMode = 'off' | 'require';
 
 /** Bounds the number of queries in flight. */
 class Semaphore {
@@ -46,7 +53,13 @@ class Semaphore {
 }
 
 /** Failures ranked by how much they say: a server's own SERVFAIL beats silence. */
-const FAILURE_RANK: Partial<Record<Outcome, number>> = { timeout: 1, malformed: 2, refused: 3, servfail: 4 };
+const FAILURE_RANK: Partial<Record<Outcome, number>> = {
+  timeout: 1,
+  malformed: 2,
+  refused: 3,
+  servfail: 4,
+  insecure: 5,
+};
 
 /**
  * Looks names up, one family at a time, across the configured resolvers with fail-over,
@@ -58,9 +71,11 @@ export class Resolver {
   private readonly tcp = new TcpTransport();
   private doh: DohTransport | undefined;
   private readonly limit: Semaphore;
+  private readonly dnssec: boolean;
 
   constructor(private readonly options: ResolverOptions) {
     this.limit = new Semaphore(options.concurrency);
+    this.dnssec = options.dnssec === 'require';
   }
 
   private transport(server: ResolverSpec): Transport {
@@ -143,16 +158,14 @@ export class Resolver {
   ): Promise<{ result: Classified; resolver: string }> {
     const { servers, attempts, timeoutMs } = this.options;
     let worst: { outcome: Outcome; detail: string; resolver: string } | undefined;
-    const tried = new Set<string>();
     for (let attempt = 0; attempt < attempts; attempt++) {
       for (const server of servers) {
-        tried.add(server.label);
-        const query = newQuery(qname, type);
+        const query = newQuery(qname, type, this.dnssec);
         let exchange: Exchange = await this.limit.run(() =>
           this.transport(server).exchange(server, query, timeoutMs),
         );
         if (exchange.kind === 'truncated') {
-          const retry = newQuery(qname, type);
+          const retry = newQuery(qname, type, this.dnssec);
           exchange = await this.limit.run(() =>
             this.tcp.exchange({ ...server, protocol: 'tcp' }, retry, timeoutMs),
           );
@@ -162,8 +175,17 @@ export class Resolver {
         let failure: { outcome: Outcome; detail: string };
         if (exchange.kind === 'packet') {
           const result = classify(exchange.packet, query, chain);
-          if (result.kind !== 'retry') return { result, resolver: server.label };
-          failure = { outcome: result.outcome, detail: `${result.detail} from ${server.label}` };
+          if (result.kind !== 'retry' && this.dnssec && !exchange.packet.ad) {
+            // Also a CNAME to follow: a chain is only as authentic as its weakest answer.
+            failure = {
+              outcome: 'insecure',
+              detail: `answer for ${qname} ${type} without the AD flag (not validated by DNSSEC) from ${server.label}`,
+            };
+          } else if (result.kind !== 'retry') {
+            return { result, resolver: server.label };
+          } else {
+            failure = { outcome: result.outcome, detail: `${result.detail} from ${server.label}` };
+          }
         } else {
           failure = exchange as { outcome: Outcome; detail: string };
         }
@@ -173,6 +195,8 @@ export class Resolver {
       }
     }
     const w = worst ?? { outcome: 'timeout' as Outcome, detail: 'no resolver configured', resolver: '' };
+    // Every server was tried when no answer came back.
+    const tried = new Set(servers.map((s) => s.label));
     const on = tried.size > 1 ? ` on ${[...tried].join(', ')}` : '';
     const suffix =
       attempts > 1 || tried.size > 1 ? ` (${attempts} attempt${attempts > 1 ? 's' : ''}${on})` : '';

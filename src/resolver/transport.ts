@@ -1,10 +1,10 @@
-import type DNS from 'dns2';
+import type { Message } from './decode.js';
 import type { Outcome } from './types.js';
 import type { Query } from './message.js';
 import type { ResolverSpec } from './servers.js';
 
 export type Exchange =
-  | { kind: 'packet'; packet: DNS.Packet }
+  | { kind: 'packet'; packet: Message }
   | { kind: 'truncated' }
   | { kind: 'failed'; outcome: Outcome; detail: string };
 

@@ -1,6 +1,5 @@
-import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
-import { decodeResponse, encodeQuery, peekId, withFreeId, type Query } from './message.js';
+import { decodeResponse, encodeQuery, peekId, randomId, withFreeId, type Query } from './message.js';
 import type { ResolverSpec } from './servers.js';
 import { timedOut, type Exchange, type Transport } from './transport.js';
 
@@ -30,16 +29,21 @@ interface Slot {
  */
 export class UdpTransport implements Transport {
   private readonly pools = new Map<string, Slot[]>();
+  /** The same pools by the configuration's own server objects: no key to build per query. */
+  private bySpec = new WeakMap<ResolverSpec, Slot[]>();
 
   constructor(private readonly poolSize = 4) {}
 
   private pool(server: ResolverSpec): Slot[] {
+    let pool = this.bySpec.get(server);
+    if (pool) return pool;
     const key = `${server.host}|${server.port}`;
-    let pool = this.pools.get(key);
+    pool = this.pools.get(key);
     if (!pool) {
       pool = Array.from({ length: this.poolSize }, () => this.open(server));
       this.pools.set(key, pool);
     }
+    this.bySpec.set(server, pool);
     return pool;
   }
 
@@ -87,13 +91,13 @@ export class UdpTransport implements Transport {
       p.finish({ kind: 'failed', outcome: 'malformed', detail: `${decoded.detail} from ${p.server.label}` });
       return;
     }
-    p.finish(decoded.packet.header.tc ? { kind: 'truncated' } : { kind: 'packet', packet: decoded.packet });
+    p.finish(decoded.packet.tc ? { kind: 'truncated' } : { kind: 'packet', packet: decoded.packet });
   }
 
   exchange(server: ResolverSpec, asked: Query, timeoutMs: number): Promise<Exchange> {
     const pool = this.pool(server);
-    const slot = pool[randomInt(pool.length)]!;
-    const query = withFreeId(asked, slot.pending, () => randomInt(0x10000));
+    const slot = pool[randomId() % pool.length]!;
+    const query = withFreeId(asked, slot.pending, randomId);
     return new Promise<Exchange>((resolve) => {
       const entry: Pending = {
         server,
@@ -135,6 +139,7 @@ export class UdpTransport implements Transport {
       }
     }
     this.pools.clear();
+    this.bySpec = new WeakMap();
   }
 }
 
