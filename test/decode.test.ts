@@ -54,7 +54,7 @@ describe('the response reader', () => {
           p.header.qr = 1;
           p.header.rcode = m.rcode;
           p.header.tc = m.tc ? 1 : 0;
-          p.header.ad = m.ad ? 1 : 0;
+          (p.header as { ad?: number }).ad = m.ad ? 1 : 0;
           p.questions.push(new Packet.Question(m.qname, m.qtype, 1));
           for (const a of m.answers) p.answers.push({ class: 1, ...a } as unknown as DNS.Packet.Resource);
           if (m.soa)
@@ -78,7 +78,7 @@ describe('the response reader', () => {
           expect(ours.id).toBe(theirs.header.id);
           expect(ours.rcode).toBe(theirs.header.rcode);
           expect(ours.tc).toBe(theirs.header.tc === 1);
-          expect(ours.ad).toBe(theirs.header.ad === 1);
+          expect(ours.ad).toBe((theirs.header as { ad?: number }).ad === 1);
           expect(ours.question).toEqual({ name: m.qname.toLowerCase(), type: m.qtype, class: 1 });
           expect(ours.answers.map((r) => ({ ...r }))).toEqual(
             theirs.answers.map((r) => ({

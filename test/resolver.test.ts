@@ -5,6 +5,7 @@ import { newQuery } from '../src/resolver/message.js';
 import { Resolver } from '../src/resolver/resolver.js';
 import type { ResolverSpec } from '../src/resolver/servers.js';
 import { TcpTransport } from '../src/resolver/tcp.js';
+import { exchange } from '../src/resolver/transport.js';
 import { UdpTransport } from '../src/resolver/udp.js';
 import { startZone } from './helpers.js';
 
@@ -153,7 +154,7 @@ describe('resolver', () => {
         newQuery('v4only.example.com', 'A'),
         newQuery('alias.example.com', 'A'),
       ].map((q) => ({ ...q, id: 7 }));
-      const exchanges = await Promise.all(queries.map((q) => transport.exchange(server, q, 1000)));
+      const exchanges = await Promise.all(queries.map((q) => exchange(transport, server, q, 1000)));
       const answered = exchanges.map((e) => {
         if (e.kind !== 'packet') throw new Error(`${server.label}: ${e.kind}`);
         return { id: e.packet.id, name: e.packet.question?.name };

@@ -16,7 +16,13 @@ export class DohTransport implements Transport {
     return this.agent;
   }
 
-  async exchange(server: ResolverSpec, query: Query, timeoutMs: number): Promise<Exchange> {
+  send(server: ResolverSpec, query: Query, timeoutMs: number, done: (result: Exchange) => void): void {
+    this.exchange(server, query, timeoutMs).then(done, (err: Error) =>
+      done({ kind: 'failed', outcome: 'timeout', detail: `${server.label}: ${err.message}` }),
+    );
+  }
+
+  private async exchange(server: ResolverSpec, query: Query, timeoutMs: number): Promise<Exchange> {
     const url = server.url as string;
     const { agent, request } = await this.client();
     // RFC 8484 section 4.1: use ID 0 over HTTP for cache friendliness; the question is still checked.

@@ -65,28 +65,29 @@ export class TcpTransport implements Transport {
     return conn;
   }
 
-  exchange(server: ResolverSpec, asked: Query, timeoutMs: number): Promise<Exchange> {
+  send(server: ResolverSpec, asked: Query, timeoutMs: number, done: (result: Exchange) => void): void {
     const conn = this.connect(server);
     if (conn.idle) clearTimeout(conn.idle);
     conn.socket.ref();
     const query = withFreeId(asked, conn.pending, (id) => (id + 1) & 0xffff);
-    return new Promise<Exchange>((resolve) => {
-      const finish = (result: Exchange) => {
-        clearTimeout(timer);
-        conn.pending.delete(query.id);
-        if (conn.pending.size === 0 && !conn.socket.destroyed) {
-          conn.socket.unref();
-          conn.idle = setTimeout(() => conn.socket.destroy(), IDLE_MS).unref();
-        }
-        resolve(result);
-      };
-      const timer = setTimeout(() => finish(timedOut(server, timeoutMs)), timeoutMs);
-      conn.pending.set(query.id, { query, finish });
-      const msg = encodeQuery(query);
-      const len = Buffer.alloc(2);
-      len.writeUInt16BE(msg.length);
-      conn.socket.write(Buffer.concat([len, msg]));
-    });
+    let finished = false;
+    const finish = (result: Exchange) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      conn.pending.delete(query.id);
+      if (conn.pending.size === 0 && !conn.socket.destroyed) {
+        conn.socket.unref();
+        conn.idle = setTimeout(() => conn.socket.destroy(), IDLE_MS).unref();
+      }
+      done(result);
+    };
+    const timer = setTimeout(() => finish(timedOut(server, timeoutMs)), timeoutMs);
+    conn.pending.set(query.id, { query, finish });
+    const msg = encodeQuery(query);
+    const len = Buffer.alloc(2);
+    len.writeUInt16BE(msg.length);
+    conn.socket.write(Buffer.concat([len, msg]));
   }
 
   async close(): Promise<void> {

@@ -94,40 +94,41 @@ export class UdpTransport implements Transport {
     p.finish(decoded.packet.tc ? { kind: 'truncated' } : { kind: 'packet', packet: decoded.packet });
   }
 
-  exchange(server: ResolverSpec, asked: Query, timeoutMs: number): Promise<Exchange> {
+  send(server: ResolverSpec, asked: Query, timeoutMs: number, done: (result: Exchange) => void): void {
     const pool = this.pool(server);
     const slot = pool[randomId() % pool.length]!;
     const query = withFreeId(asked, slot.pending, randomId);
-    return new Promise<Exchange>((resolve) => {
-      const entry: Pending = {
-        server,
-        query,
-        finish: (result) => {
-          clearTimeout(timer);
-          slot.pending.delete(query.id);
-          resolve(result);
-        },
-      };
-      const timer = setTimeout(() => {
-        entry.finish(
-          entry.garbage
-            ? { kind: 'failed', outcome: 'malformed', detail: entry.garbage }
-            : timedOut(server, timeoutMs),
-        );
-      }, timeoutMs);
-      slot.pending.set(query.id, entry);
-      const send = () =>
-        slot.socket.send(encodeQuery(query), (err) => {
-          if (err)
-            entry.finish({
-              kind: 'failed',
-              outcome: 'timeout',
-              detail: `cannot send to ${server.label}: ${err.message}`,
-            });
-        });
-      if (slot.connected) send();
-      else void slot.ready.then(send);
-    });
+    let finished = false;
+    const entry: Pending = {
+      server,
+      query,
+      finish: (result) => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        slot.pending.delete(query.id);
+        done(result);
+      },
+    };
+    const timer = setTimeout(() => {
+      entry.finish(
+        entry.garbage
+          ? { kind: 'failed', outcome: 'malformed', detail: entry.garbage }
+          : timedOut(server, timeoutMs),
+      );
+    }, timeoutMs);
+    slot.pending.set(query.id, entry);
+    const send = () =>
+      slot.socket.send(encodeQuery(query), (err) => {
+        if (err)
+          entry.finish({
+            kind: 'failed',
+            outcome: 'timeout',
+            detail: `cannot send to ${server.label}: ${err.message}`,
+          });
+      });
+    if (slot.connected) send();
+    else void slot.ready.then(send);
   }
 
   async close(): Promise<void> {
