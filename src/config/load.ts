@@ -5,11 +5,11 @@ import type { z } from 'zod';
 import { parseAddress, type Address, type Family } from '../address.js';
 import { errnoText } from '../errno.js';
 import { ConfigError } from '../errors.js';
-import { parseResolver, type ResolverSpec } from '../resolver/servers.js';
 import { sha256Hex } from '../sha256.js';
 import { parseDuration } from '../time.js';
 import { expandName } from './names.js';
 import { findProfile, PROFILES } from './profiles.js';
+import { resolverSettings } from './resolvers.js';
 import { configSchema, LIST_NAME, type RawConfig, type RawTarget } from './schema.js';
 import { schemaWords } from './words.js';
 import type { Config, ListConfig, SecretRef, TargetConfig, TlsSettings } from './types.js';
@@ -118,10 +118,7 @@ function buildConfig(raw: RawConfig, file: string, data: unknown): Config {
   };
   const warnings: string[] = [];
 
-  const resolvers = raw.resolvers?.map((text, i): ResolverSpec => {
-    const spec = parseResolver(text);
-    return typeof spec === 'string' ? fail(['resolvers', i], spec) : spec;
-  });
+  const { resolvers, dnssec } = resolverSettings(raw, dir, fail, warnings);
 
   const safety = {
     maxRemove: raw.safety?.max_remove ?? DEFAULTS.maxRemove,
@@ -239,6 +236,7 @@ function buildConfig(raw: RawConfig, file: string, data: unknown): Config {
       attempts: raw.resolve?.attempts ?? DEFAULTS.attempts,
       concurrency: raw.resolve?.concurrency ?? DEFAULTS.concurrency,
       families: globalFamilies,
+      ...(dnssec === 'require' ? { dnssec } : {}),
     },
     retentionMs,
     staleLimitMs: raw.stale_limit ?? DEFAULTS.staleLimitMs,

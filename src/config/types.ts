@@ -1,4 +1,5 @@
 import type { Address, Family } from '../address.js';
+import type { DnssecMode } from '../resolver/resolver.js';
 import type { ResolverSpec } from '../resolver/servers.js';
 
 export interface ResolveSettings {
@@ -6,6 +7,8 @@ export interface ResolveSettings {
   attempts: number;
   concurrency: number;
   families: Family[];
+  /** The top-level `dnssec` key, when `require`: here so that every resolver made from these settings has it. */
+  dnssec?: DnssecMode;
 }
 
 export interface SafetySettings {

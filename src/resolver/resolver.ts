@@ -2,7 +2,7 @@ import type { Family } from '../address.js';
 import { DohTransport } from './doh.js';
 import { classify, MAX_CHAIN, newQuery, TYPE_OF, type Classified, type Query } from './message.js';
 import type { ResolverSpec } from './servers.js';
-import { TcpTransport } from './tcp.js';
+import { TcpTransport, TlsTransport } from './tcp.js';
 import type { Exchange, Transport } from './transport.js';
 import type { LookupResult, Outcome, Question } from './types.js';
 import { UdpTransport } from './udp.js';
@@ -75,6 +75,7 @@ const FAILURE_RANK: Partial<Record<Outcome, number>> = {
 export class Resolver {
   private readonly udp = new UdpTransport();
   private readonly tcp = new TcpTransport();
+  private tls: TlsTransport | undefined;
   private doh: DohTransport | undefined;
   private readonly limit: Semaphore;
   private readonly dnssec: boolean;
@@ -86,6 +87,7 @@ export class Resolver {
 
   private transport(server: ResolverSpec): Transport {
     if (server.protocol === 'tcp') return this.tcp;
+    if (server.protocol === 'tls') return (this.tls ??= new TlsTransport());
     if (server.protocol === 'https') return (this.doh ??= new DohTransport());
     return this.udp;
   }
@@ -275,7 +277,7 @@ export class Resolver {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.udp.close(), this.tcp.close(), this.doh?.close()]);
+    await Promise.all([this.udp.close(), this.tcp.close(), this.tls?.close(), this.doh?.close()]);
   }
 }
 
