@@ -88,7 +88,7 @@ it('against the naive way', async () => {
     expect([...current].filter((a) => !ourSet.has(a))).toEqual([]);
     naiveMissing.push([...current].filter((a) => !naiveSet.has(a)).length);
   }
-  zone.child.kill();
+  await zone.stop();
   dir.cleanup();
   ns.cleanup();
 
