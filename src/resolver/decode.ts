@@ -16,9 +16,9 @@ export interface AnswerRecord {
   class: number;
   ttl: number;
   /** A and AAAA: the address in its canonical spelling; undefined when the data has the wrong length. */
-  address?: string;
+  address: string | undefined;
   /** CNAME: the target, lower-case, without the final dot. */
-  target?: string;
+  target: string | undefined;
 }
 
 export interface Message {
@@ -69,15 +69,14 @@ export function decodeMessage(buf: Buffer): Message {
     if (i === 0) message.question = question;
   }
   for (let i = 0; i < ancount; i++) {
-    const record = readRecord(buf, at, true);
-    if (record) message.answers.push(record);
+    message.answers.push(readRecord(buf, at, true));
   }
   // Like dns2, a record beyond the answer section that cannot be read ends the reading, not the message.
   try {
     for (let i = 0; i < nscount; i++) {
       const owner = at.offset;
       const record = readRecord(buf, at, false);
-      if (record?.type === TYPE.SOA && !message.soa) message.soa = readSoa(buf, owner, record.ttl);
+      if (record.type === TYPE.SOA && !message.soa) message.soa = readSoa(buf, owner, record.ttl);
     }
     for (let i = 0; i < arcount; i++) {
       const start = at.offset;
@@ -104,7 +103,7 @@ function need(buf: Buffer, offset: number, bytes: number): void {
  * One resource record; `keep` records (the answer section) come back with their data read, the
  * others only with their type and TTL. The offset moves past the record's data by its RDLENGTH.
  */
-function readRecord(buf: Buffer, at: { offset: number }, keep: boolean): AnswerRecord | undefined {
+function readRecord(buf: Buffer, at: { offset: number }, keep: boolean): AnswerRecord {
   const name = keep ? readName(buf, at) : skipName(buf, at);
   need(buf, at.offset, 10);
   const type = buf.readUInt16BE(at.offset);
@@ -115,28 +114,13 @@ function readRecord(buf: Buffer, at: { offset: number }, keep: boolean): AnswerR
   const data = at.offset + 10;
   need(buf, data, length);
   at.offset = data + length;
-  if (!keep) return { name, type, class: cls, ttl };
-  if (type === TYPE.A)
-    return {
-      name,
-      type,
-      class: cls,
-      ttl,
-      ...(length === 4 ? { address: ipv4(buf, data) } : {}),
-    };
-  if (type === TYPE.AAAA)
-    return {
-      name,
-      type,
-      class: cls,
-      ttl,
-      ...(length === 16 ? { address: ipv6(buf, data) } : {}),
-    };
-  if (type === TYPE.CNAME) {
-    const target = readName(buf, { offset: data });
-    return { name, type, class: cls, ttl, target };
-  }
-  return { name, type, class: cls, ttl };
+  // Every record has the same fields, in the same order: one shape for V8 wherever records are read.
+  let address: string | undefined;
+  let target: string | undefined;
+  if (keep && type === TYPE.A && length === 4) address = ipv4(buf, data);
+  else if (keep && type === TYPE.AAAA && length === 16) address = ipv6(buf, data);
+  else if (keep && type === TYPE.CNAME) target = readName(buf, { offset: data });
+  return { name, type, class: cls, ttl, address, target };
 }
 
 function readSoa(buf: Buffer, owner: number, ttl: number): { ttl: number; minimum: number } | undefined {
@@ -152,8 +136,34 @@ function readSoa(buf: Buffer, owner: number, ttl: number): { ttl: number; minimu
   return { ttl, minimum: buf.readUInt32BE(at.offset + 16) };
 }
 
+/** The question's name, read once per message: answers' owner names usually point at it. */
+let questionBuf: Buffer | undefined;
+let questionName = '';
+let questionEnd = 0;
+
 /** A name, lower-case, without the final dot; compression pointers followed, loops refused. */
 function readName(buf: Buffer, at: { offset: number }): string {
+  const first = at.offset;
+  if (
+    buf === questionBuf &&
+    first + 1 < buf.length &&
+    buf[first] === 0xc0 &&
+    buf[first + 1] === 12 &&
+    first >= questionEnd
+  ) {
+    at.offset = first + 2;
+    return questionName;
+  }
+  const name = readLabels(buf, at);
+  if (first === 12) {
+    questionBuf = buf;
+    questionName = name;
+    questionEnd = at.offset;
+  }
+  return name;
+}
+
+function readLabels(buf: Buffer, at: { offset: number }): string {
   let name = '';
   let offset = at.offset;
   let resume = -1;

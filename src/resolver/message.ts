@@ -73,7 +73,7 @@ const QTYPE: Record<RecordType, number> = { A: 1, AAAA: 28 };
  * when the query asks for DNSSEC. One pass over the name, into Node's pooled memory.
  */
 export function encodeQuery(q: Query): Buffer {
-  const name = q.name.endsWith('.') ? q.name.slice(0, -1) : q.name;
+  const name = q.name.charCodeAt(q.name.length - 1) === 46 ? q.name.slice(0, -1) : q.name;
   // Anything unusual (a label too long, non-ASCII) is left to dns2, whose behaviour it then keeps.
   if (name.length === 0 || name.length > 253) return encodeWithDns2(q);
   const buf = Buffer.allocUnsafe(12 + name.length + 2 + 4 + 11);
@@ -166,7 +166,12 @@ export function decodeResponse(buf: Buffer, q: Query): Decoded {
 }
 
 function lower(name: string): string {
-  return /[A-Z]/.test(name) || name.endsWith('.') ? name.toLowerCase().replace(/\.$/, '') : name;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if ((c >= 65 && c <= 90) || (c === 46 && i === name.length - 1))
+      return name.toLowerCase().replace(/\.$/, '');
+  }
+  return name;
 }
 
 export type Classified =
@@ -253,5 +258,5 @@ function final(
   chain: string[],
   detail?: string,
 ): Classified {
-  return { kind: 'final', outcome, addresses, ttl, chain, ...(detail ? { detail } : {}) };
+  return { kind: 'final', outcome, addresses, ttl, chain, detail };
 }

@@ -175,7 +175,7 @@ export class Resolver {
             ttl: min(ttl, result.ttl),
             chain: result.chain,
             resolver,
-            ...(result.detail ? { detail: result.detail } : {}),
+            detail: result.detail,
           });
         } catch (err) {
           // A bug must not take the whole run down: report it as this name's failure.
