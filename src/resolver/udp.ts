@@ -127,11 +127,28 @@ export class UdpTransport implements Transport {
             detail: `cannot send to ${server.label}: ${err.message}`,
           });
       });
-    if (slot.connected) send();
-    else void slot.ready.then(send);
+    if (!slot.connected) {
+      void slot.ready.then(send);
+      return;
+    }
+    this.outbox.push(send);
+    if (this.outbox.length === 1) setImmediate(this.flush);
   }
 
+  /**
+   * Queries made while the event loop handles a batch of answers go out together, after it.
+   * Sending each the moment its predecessor's answer arrived woke the server's thread for every
+   * query, and on a machine with few cores each wake-up took the CPU from this process.
+   */
+  private outbox: (() => void)[] = [];
+  private readonly flush = () => {
+    const batch = this.outbox;
+    this.outbox = [];
+    for (const send of batch) send();
+  };
+
   async close(): Promise<void> {
+    this.outbox = [];
     for (const pool of this.pools.values()) {
       for (const { socket, pending } of pool) {
         for (const p of [...pending.values()])
