@@ -194,6 +194,18 @@ describe('resolver', () => {
     await r2.close();
   });
 
+  it('ends the lookups of a closed resolver, also those whose queries were not sent yet', async () => {
+    const r2 = new Resolver({ servers: [spec], timeoutMs: 2000, attempts: 1, concurrency: 8 });
+    // Connected sockets first: new queries then wait for the end of the event loop's turn.
+    await Promise.all(Array.from({ length: 8 }, () => r2.lookup('www.example.com', 'ipv4')));
+    const lookups = Array.from({ length: 8 }, () => r2.lookup('www.example.com', 'ipv4'));
+    await r2.close();
+    const results = await Promise.all(lookups);
+    expect(results.map((r) => r.detail)).toEqual(Array(8).fill('resolver closed'));
+    // Nothing is sent after the close (a send on a closed socket would throw in a later tick).
+    await new Promise((r) => setTimeout(r, 50));
+  });
+
   it('bounds the number of queries in flight', async () => {
     zone.set('slow.example.com', { a: ['192.0.2.50'], delayMs: 100 });
     const r2 = new Resolver({ servers: [spec], timeoutMs: 2000, attempts: 1, concurrency: 2 });
