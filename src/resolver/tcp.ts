@@ -57,9 +57,10 @@ export class TcpTransport implements Transport {
       conn.queue = [];
       if (this.connections.get(key) === conn) this.connections.delete(key);
     };
+    // For plain TCP `verified` runs inside open(), before any query is queued.
     const socket = this.open(server, () => {
       conn.ready = true;
-      for (const frame of conn.queue) socket.write(frame);
+      for (const frame of conn.queue) conn.socket.write(frame);
       conn.queue = [];
     });
     conn.socket = socket;
