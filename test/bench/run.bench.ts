@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect, it } from 'vitest';
+import { expect, it, onTestFinished } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
 import { Resolver } from '../../src/resolver/resolver.js';
@@ -84,6 +84,8 @@ async function syncSeconds(configFile: string): Promise<number> {
 
 it('benchmark', async () => {
   const zone = await startZone(NAMES);
+  // A benchmark that fails part-way must not leave Knot running (stopping twice is harmless).
+  onTestFinished(() => zone.stop());
   const names = Array.from({ length: NAMES }, (_, i) => `n${i}.bench.example`);
   const questions = names.flatMap((name) => [
     { name, family: 'ipv4' as const },
