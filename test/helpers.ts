@@ -256,6 +256,11 @@ export async function freePort(): Promise<number> {
   }
 }
 
+/** Debian installs the servers in /usr/sbin, which a non-root PATH may lack. */
+function sbin(name: string): string {
+  return existsSync(`/usr/sbin/${name}`) ? `/usr/sbin/${name}` : name;
+}
+
 export interface KnotZone {
   /** Owner names relative to the zone or absolute (with a final dot), as in a zone file. */
   records: string[];
@@ -315,18 +320,21 @@ ${Object.entries(zones)
   .map(([zone, z]) => `  - domain: ${zone}\n    dnssec-signing: ${z.signed ? 'on' : 'off'}\n`)
   .join('')}`,
   );
-  const child = spawn('knotd', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(sbin('knotd'), ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let missing: Error | undefined;
+  child.once('error', (err) => (missing = err));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   process.on('exit', () => child.kill());
   const knotc = (...args: string[]) =>
-    execFileSync('knotc', ['-c', conf, '-s', join(dir, 'knot.sock'), ...args], {
+    execFileSync(sbin('knotc'), ['-c', conf, '-s', join(dir, 'knot.sock'), ...args], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     });
   const started = Date.now();
   for (;;) {
+    if (missing) throw new Error(`cannot run knotd (${missing.message}): apt-get install knot`);
     if (child.exitCode !== null) throw new Error(`knotd exited: ${stderr.trim()}`);
     try {
       // Every zone loaded (and signed): its SOA is served.
@@ -344,7 +352,7 @@ ${Object.entries(zones)
       knotc('-b', 'zone-reload', zone);
     },
     ds(zone) {
-      return execFileSync('keymgr', ['-c', conf, zone, 'ds'], { encoding: 'utf8' })
+      return execFileSync(sbin('keymgr'), ['-c', conf, zone, 'ds'], { encoding: 'utf8' })
         .split('\n')
         .find((l) => / DS \d+ \d+ 2 /.test(l)) as string;
     },
@@ -413,9 +421,11 @@ export async function startUnbound(options: {
   ];
   const conf = join(dir, 'unbound.conf');
   writeFileSync(conf, `${lines.join('\n')}\n`);
-  const child = spawn('unbound', ['-d', '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(sbin('unbound'), ['-d', '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let missing: Error | undefined;
+  child.once('error', (err) => (missing = err));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   process.on('exit', () => child.kill());
   const net = await import('node:net');
@@ -430,6 +440,7 @@ export async function startUnbound(options: {
     });
   const started = Date.now();
   while (!(await listening(port)) || (tlsPort && !(await listening(tlsPort)))) {
+    if (missing) throw new Error(`cannot run unbound (${missing.message}): apt-get install unbound`);
     if (child.exitCode !== null) throw new Error(`unbound exited: ${stderr.trim()}`);
     if (Date.now() - started > 20_000) throw new Error(`unbound did not start: ${stderr.trim()}`);
     await new Promise((r) => setTimeout(r, 50));
