@@ -47,7 +47,7 @@ describe("dns2's codec, sped up", () => {
     );
   });
 
-  it('encodes a query exactly as dns2 does, for any name', () => {
+  it('encodes a query exactly as dns2 does, for any name, with or without the DO bit', () => {
     const label = fc.stringMatching(/^[a-zA-Z0-9_-]{1,70}$/);
     fc.assert(
       fc.property(
@@ -55,9 +55,13 @@ describe("dns2's codec, sped up", () => {
         fc.array(fc.oneof(label, fc.string({ minLength: 1, maxLength: 5 })), { minLength: 1, maxLength: 6 }),
         fc.boolean(),
         fc.constantFrom<RecordType>('A', 'AAAA'),
-        (id, labels, dot, type) => {
-          const q = { id, name: `${labels.join('.')}${dot ? '.' : ''}`, type };
-          expect(encodeQuery(q)).toEqual(encodeWithDns2(q));
+        fc.boolean(),
+        (id, labels, dot, type, dnssec) => {
+          const q = { id, name: `${labels.join('.')}${dot ? '.' : ''}`, type, dnssec };
+          const encoded = encodeQuery(q);
+          expect(encoded).toEqual(encodeWithDns2(q));
+          // The OPT record is last: its flags (DO is the top bit) 4 bytes from the end.
+          expect(encoded.readUInt16BE(encoded.length - 4)).toBe(dnssec ? 0x8000 : 0);
         },
       ),
       { numRuns: 3000, seed: 3 },

@@ -1,5 +1,13 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import https from 'node:https';
 import DNS from 'dns2';
 import { tmpdir } from 'node:os';
@@ -235,5 +243,225 @@ export async function startDoh(
         server.closeAllConnections();
         server.close(() => r());
       }),
+  };
+}
+
+/** A port that was free on 127.0.0.1 for both UDP and TCP a moment ago (for servers that need one named). */
+export async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  const dgram = await import('node:dgram');
+  for (;;) {
+    const server = net.createServer();
+    const port = await new Promise<number>((r) =>
+      server.listen(0, '127.0.0.1', () => r((server.address() as { port: number }).port)),
+    );
+    const udp = dgram.createSocket('udp4');
+    const free = await new Promise<boolean>((r) => {
+      udp.once('error', () => r(false));
+      udp.bind(port, '127.0.0.1', () => r(true));
+    });
+    udp.close();
+    await new Promise<void>((r) => server.close(() => r()));
+    if (free) return port;
+  }
+}
+
+/** Debian installs the servers in /usr/sbin, which a non-root PATH may lack. */
+function sbin(name: string): string {
+  return existsSync(`/usr/sbin/${name}`) ? `/usr/sbin/${name}` : name;
+}
+
+export interface KnotZone {
+  /** Owner names relative to the zone or absolute (with a final dot), as in a zone file. */
+  records: string[];
+  /** Knot signs the zone itself (automatic keys, ECDSA P-256). */
+  signed?: boolean;
+}
+
+/**
+ * Knot DNS (Debian: knot) as an authoritative server on 127.0.0.1, in the foreground, with its
+ * configuration, zone files, keys and control socket in a temporary folder: nothing of the
+ * system's /etc/knot, /var/lib/knot or /run/knot is read or written.
+ */
+export async function startKnot(zones: Record<string, KnotZone>): Promise<{
+  port: number;
+  /** Replaces a zone's records and waits until Knot serves them. */
+  update(zone: string, records: string[]): void;
+  /** The DS record of a signed zone, as a presentation-format line. */
+  ds(zone: string): string;
+  stop(): Promise<void>;
+}> {
+  const dir = mkdtempSync(join(tmpdir(), 'dnsfence-knot-'));
+  const port = await freePort();
+  const serials = new Map<string, number>();
+  const writeZone = (zone: string, records: string[]) => {
+    const serial = (serials.get(zone) ?? 0) + 1;
+    serials.set(zone, serial);
+    writeFileSync(
+      join(dir, `${zone}.zone`),
+      `$ORIGIN ${zone}.\n$TTL 300\n@ SOA ns.${zone}. hostmaster.${zone}. ${serial} 3600 600 86400 60\n@ NS ns.${zone}.\nns A 127.0.0.1\n${records.join('\n')}\n`,
+    );
+  };
+  for (const [zone, z] of Object.entries(zones)) writeZone(zone, z.records);
+  const conf = join(dir, 'knot.conf');
+  mkdirSync(join(dir, 'db'));
+  writeFileSync(
+    conf,
+    `server:
+    rundir: "${dir}"
+    pidfile: "${dir}/knot.pid"
+    listen: 127.0.0.1@${port}
+control:
+    listen: "${dir}/knot.sock"
+log:
+  - target: stderr
+    any: error
+database:
+    storage: "${dir}/db"
+template:
+  - id: default
+    storage: "${dir}"
+    file: "%s.zone"
+    zonefile-sync: -1
+    journal-content: none
+    semantic-checks: off
+zone:
+${Object.entries(zones)
+  .map(([zone, z]) => `  - domain: ${zone}\n    dnssec-signing: ${z.signed ? 'on' : 'off'}\n`)
+  .join('')}`,
+  );
+  const child = spawn(sbin('knotd'), ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let missing: Error | undefined;
+  child.once('error', (err) => (missing = err));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  process.on('exit', () => child.kill());
+  const knotc = (...args: string[]) =>
+    execFileSync(sbin('knotc'), ['-c', conf, '-s', join(dir, 'knot.sock'), ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  const started = Date.now();
+  for (;;) {
+    if (missing) throw new Error(`cannot run knotd (${missing.message}): apt-get install knot`);
+    if (child.exitCode !== null) throw new Error(`knotd exited: ${stderr.trim()}`);
+    try {
+      // Every zone loaded (and signed): its SOA is served.
+      if (Object.keys(zones).every((zone) => /serial: \d+/.test(knotc('zone-status', zone)))) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() - started > 20_000) throw new Error(`knotd did not start: ${stderr.trim()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    port,
+    update(zone, records) {
+      writeZone(zone, records);
+      knotc('-b', 'zone-reload', zone);
+    },
+    ds(zone) {
+      return execFileSync(sbin('keymgr'), ['-c', conf, zone, 'ds'], { encoding: 'utf8' })
+        .split('\n')
+        .find((l) => / DS \d+ \d+ 2 /.test(l)) as string;
+    },
+    stop: async () => {
+      child.kill();
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Unbound (Debian: unbound) as a validating recursive resolver on 127.0.0.1, in the foreground,
+ * with its configuration in a temporary folder. It answers only for the given zones, each a stub
+ * pointing at an authoritative server on 127.0.0.1 (Knot), and refuses every other name: it never
+ * asks a server outside this machine (outgoing queries leave from 127.0.0.1 alone). DNSSEC is
+ * validated against the given trust anchors only (no root key): a zone without one is insecure.
+ */
+export async function startUnbound(options: {
+  stubs: Record<string, number>;
+  trustAnchors?: string[];
+  /** DNS over TLS on its own port, with this certificate (PEM files). */
+  tls?: { certFile: string; keyFile: string };
+}): Promise<{ port: number; tlsPort: number; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'dnsfence-unbound-'));
+  const port = await freePort();
+  const tlsPort = options.tls ? await freePort() : 0;
+  const lines = [
+    'server:',
+    '  username: ""',
+    '  chroot: ""',
+    `  directory: "${dir}"`,
+    `  pidfile: "${dir}/unbound.pid"`,
+    '  use-syslog: no',
+    '  logfile: ""',
+    '  verbosity: 0',
+    '  do-daemonize: no',
+    '  num-threads: 1',
+    '  so-reuseport: no',
+    '  do-ip6: no',
+    `  interface: 127.0.0.1@${port}`,
+    ...(options.tls
+      ? [
+          `  interface: 127.0.0.1@${tlsPort}`,
+          `  tls-port: ${tlsPort}`,
+          `  tls-service-key: "${options.tls.keyFile}"`,
+          `  tls-service-pem: "${options.tls.certFile}"`,
+        ]
+      : []),
+    '  access-control: 127.0.0.0/8 allow',
+    '  outgoing-interface: 127.0.0.1',
+    '  do-not-query-localhost: no',
+    '  module-config: "validator iterator"',
+    '  val-log-level: 0',
+    // Everything is refused but the test zones, so nothing is ever asked of the root servers.
+    '  local-zone: "." refuse',
+    ...Object.keys(options.stubs).map((zone) => `  local-zone: "${zone}." transparent`),
+    ...(options.trustAnchors ?? []).map((ta) => `  trust-anchor: "${ta}"`),
+    'remote-control:',
+    '  control-enable: no',
+    ...Object.entries(options.stubs).flatMap(([zone, p]) => [
+      'stub-zone:',
+      `  name: "${zone}."`,
+      `  stub-addr: 127.0.0.1@${p}`,
+    ]),
+  ];
+  const conf = join(dir, 'unbound.conf');
+  writeFileSync(conf, `${lines.join('\n')}\n`);
+  const child = spawn(sbin('unbound'), ['-d', '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let missing: Error | undefined;
+  child.once('error', (err) => (missing = err));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  process.on('exit', () => child.kill());
+  const net = await import('node:net');
+  const listening = (p: number) =>
+    new Promise<boolean>((r) => {
+      const s = net.connect({ host: '127.0.0.1', port: p });
+      s.once('connect', () => {
+        s.destroy();
+        r(true);
+      });
+      s.once('error', () => r(false));
+    });
+  const started = Date.now();
+  while (!(await listening(port)) || (tlsPort && !(await listening(tlsPort)))) {
+    if (missing) throw new Error(`cannot run unbound (${missing.message}): apt-get install unbound`);
+    if (child.exitCode !== null) throw new Error(`unbound exited: ${stderr.trim()}`);
+    if (Date.now() - started > 20_000) throw new Error(`unbound did not start: ${stderr.trim()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    port,
+    tlsPort,
+    stop: async () => {
+      child.kill();
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

@@ -5,6 +5,7 @@ import { newQuery } from '../src/resolver/message.js';
 import { Resolver } from '../src/resolver/resolver.js';
 import type { ResolverSpec } from '../src/resolver/servers.js';
 import { TcpTransport } from '../src/resolver/tcp.js';
+import { exchange } from '../src/resolver/transport.js';
 import { UdpTransport } from '../src/resolver/udp.js';
 import { startZone } from './helpers.js';
 
@@ -153,10 +154,10 @@ describe('resolver', () => {
         newQuery('v4only.example.com', 'A'),
         newQuery('alias.example.com', 'A'),
       ].map((q) => ({ ...q, id: 7 }));
-      const exchanges = await Promise.all(queries.map((q) => transport.exchange(server, q, 1000)));
+      const exchanges = await Promise.all(queries.map((q) => exchange(transport, server, q, 1000)));
       const answered = exchanges.map((e) => {
         if (e.kind !== 'packet') throw new Error(`${server.label}: ${e.kind}`);
-        return { id: e.packet.header.id, name: e.packet.questions[0]?.name };
+        return { id: e.packet.id, name: e.packet.question?.name };
       });
       expect(answered.map((a) => a.name)).toEqual(queries.map((q) => q.name));
       expect(new Set(answered.map((a) => a.id)).size).toBe(3);
@@ -191,6 +192,18 @@ describe('resolver', () => {
     expect(r.detail).toBe('nothing listens on 127.0.0.1:9 (ICMP port unreachable) (2 attempts)');
     expect(Date.now() - started).toBeLessThan(2000);
     await r2.close();
+  });
+
+  it('ends the lookups of a closed resolver, also those whose queries were not sent yet', async () => {
+    const r2 = new Resolver({ servers: [spec], timeoutMs: 2000, attempts: 1, concurrency: 8 });
+    // Connected sockets first: new queries then wait for the end of the event loop's turn.
+    await Promise.all(Array.from({ length: 8 }, () => r2.lookup('www.example.com', 'ipv4')));
+    const lookups = Array.from({ length: 8 }, () => r2.lookup('www.example.com', 'ipv4'));
+    await r2.close();
+    const results = await Promise.all(lookups);
+    expect(results.map((r) => r.detail)).toEqual(Array(8).fill('resolver closed'));
+    // Nothing is sent after the close (a send on a closed socket would throw in a later tick).
+    await new Promise((r) => setTimeout(r, 50));
   });
 
   it('bounds the number of queries in flight', async () => {

@@ -5,12 +5,12 @@ import type { z } from 'zod';
 import type { Family } from '../address.js';
 import { errnoText } from '../errno.js';
 import { ConfigError } from '../errors.js';
-import { parseResolver, type ResolverSpec } from '../resolver/servers.js';
 import { stableJson } from '../json.js';
 import { sha256Hex } from '../sha256.js';
 import { keyPath } from './key-path.js';
 import { buildLists } from './lists.js';
 import { buildNotify } from './notify.js';
+import { resolverSettings } from './resolvers.js';
 import { configSchema, type RawConfig } from './schema.js';
 import { buildTargets } from './targets.js';
 import type { Config, TargetTypeSpec } from './types.js';
@@ -98,10 +98,7 @@ function buildConfig(raw: RawConfig, file: string, data: unknown, types: readonl
   };
   const warnings: string[] = [];
   const warn = (message: string) => warnings.push(message);
-  const resolvers = raw.resolvers?.map((text, i): ResolverSpec => {
-    const spec = parseResolver(text);
-    return typeof spec === 'string' ? fail(['resolvers', i], spec) : spec;
-  });
+  const { resolvers, dnssec } = resolverSettings(raw, dir, fail, warnings);
   const safety = {
     maxRemove: raw.safety?.max_remove ?? DEFAULTS.maxRemove,
     allowPrivate: raw.safety?.allow_private ?? false,
@@ -122,6 +119,7 @@ function buildConfig(raw: RawConfig, file: string, data: unknown, types: readonl
       attempts: raw.resolve?.attempts ?? DEFAULTS.attempts,
       concurrency: raw.resolve?.concurrency ?? DEFAULTS.concurrency,
       families,
+      ...(dnssec === 'require' ? { dnssec } : {}),
     },
     retentionMs,
     staleLimitMs: raw.stale_limit ?? DEFAULTS.staleLimitMs,

@@ -35,6 +35,11 @@ export const tlsSchema = z
   })
   .strict();
 
+/** How tls:// and https:// resolvers' certificates are checked; no `insecure`: an answer is never unverified. */
+const resolverTls = z
+  .object({ ca: z.string().min(1).optional(), fingerprint: tlsSchema.shape.fingerprint })
+  .strict();
+
 const targetLists = z.union([z.array(z.string()), z.record(z.string(), z.string())], {
   error: 'must be a list of list names or a map from list name to the name on the target',
 });
@@ -74,6 +79,8 @@ export const configSchema = z
   .object({
     database: z.string().min(1).optional(),
     resolvers: z.array(z.string()).min(1, 'must name at least one resolver (or leave it out)').optional(),
+    resolver_tls: resolverTls.optional(),
+    dnssec: z.enum(['off', 'require'], { error: 'must be off or require' }).optional(),
     resolve: z
       .object({
         timeout: positiveDuration.optional(),

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Address, Family } from '../address.js';
+import type { DnssecMode } from '../resolver/resolver.js';
 import type { ResolverSpec } from '../resolver/servers.js';
 import type { NotifyEntry } from './notify.js';
 
@@ -8,6 +9,8 @@ export interface ResolveSettings {
   attempts: number;
   concurrency: number;
   families: Family[];
+  /** The top-level `dnssec` key, when `require`: here so that every resolver made from these settings has it. */
+  dnssec?: DnssecMode;
 }
 
 export interface SafetySettings {

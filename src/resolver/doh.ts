@@ -1,24 +1,53 @@
-import type { Agent } from 'undici';
+import type { TLSSocket } from 'node:tls';
+import type { Agent, buildConnector } from 'undici';
 import { decodeResponse, encodeQuery, type Query } from './message.js';
-import type { ResolverSpec } from './servers.js';
+import type { ResolverSpec, ResolverTrust } from './servers.js';
 import { timedOut, type Exchange, type Transport } from './transport.js';
+import { certificateProblem, pinMismatch, tlsOptions } from './trust.js';
 
-/** DNS over HTTPS (RFC 8484, POST), on one undici agent so connections are reused. */
+type Client = { agent: Agent; request: typeof import('undici').request };
+
+/**
+ * DNS over HTTPS (RFC 8484, POST), on one undici agent per way of checking certificates (there is
+ * one, resolver_tls, in a configuration), so connections are reused.
+ */
 export class DohTransport implements Transport {
   // undici is loaded on the first DoH query: most configurations never make one.
-  private agent: Promise<{ agent: Agent; request: typeof import('undici').request }> | undefined;
+  private readonly agents = new Map<ResolverTrust | undefined, Promise<Client>>();
 
-  private client() {
-    this.agent ??= import('undici').then(({ Agent, request }) => ({
-      agent: new Agent({ keepAliveTimeout: 5000, connections: 8 }),
-      request,
-    }));
-    return this.agent;
+  private client(server: ResolverSpec): Promise<Client> {
+    let client = this.agents.get(server.trust);
+    if (!client) {
+      const { servername: _ignored, ...options } = tlsOptions({ ...server, servername: undefined });
+      client = import('undici').then(({ Agent, buildConnector, request }) => {
+        const base = buildConnector(options as buildConnector.BuildOptions);
+        // A pinned certificate replaces the chain check: nothing is sent before the pin matches.
+        const connect: buildConnector.connector = (opts, callback) =>
+          base(opts, (err, socket) => {
+            if (err || !socket) return callback(err ?? new Error('no socket'), null);
+            const mismatch = pinMismatch(server, (socket as TLSSocket).getPeerCertificate?.());
+            if (mismatch) {
+              socket.destroy();
+              return callback(Object.assign(new Error(mismatch), { code: 'DNSFENCE_PIN_MISMATCH' }), null);
+            }
+            return callback(null, socket);
+          });
+        return { agent: new Agent({ keepAliveTimeout: 5000, connections: 8, connect }), request };
+      });
+      this.agents.set(server.trust, client);
+    }
+    return client;
   }
 
-  async exchange(server: ResolverSpec, query: Query, timeoutMs: number): Promise<Exchange> {
+  send(server: ResolverSpec, query: Query, timeoutMs: number, done: (result: Exchange) => void): void {
+    this.exchange(server, query, timeoutMs).then(done, (err: Error) =>
+      done({ kind: 'failed', outcome: 'timeout', detail: `${server.label}: ${err.message}` }),
+    );
+  }
+
+  private async exchange(server: ResolverSpec, query: Query, timeoutMs: number): Promise<Exchange> {
     const url = server.url as string;
-    const { agent, request } = await this.client();
+    const { agent, request } = await this.client(server);
     // RFC 8484 section 4.1: use ID 0 over HTTP for cache friendliness; the question is still checked.
     const q = { ...query, id: 0 };
     try {
@@ -39,7 +68,13 @@ export class DohTransport implements Transport {
       if (decoded.kind === 'packet') return { kind: 'packet', packet: decoded.packet };
       return { kind: 'failed', outcome: 'malformed', detail: `${decoded.detail} from ${server.label}` };
     } catch (err) {
-      const e = err as { name?: string; code?: string; message?: string };
+      const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+      // undici wraps connection errors: the certificate's own error is the cause.
+      const cause = e.cause ?? e;
+      if (cause.code === 'DNSFENCE_PIN_MISMATCH')
+        return { kind: 'failed', outcome: 'refused', detail: cause.message };
+      const certificate = certificateProblem(server, cause);
+      if (certificate) return { kind: 'failed', outcome: 'refused', detail: certificate };
       if (
         e.name === 'TimeoutError' ||
         e.code === 'UND_ERR_HEADERS_TIMEOUT' ||
@@ -58,6 +93,7 @@ export class DohTransport implements Transport {
   }
 
   async close(): Promise<void> {
-    if (this.agent) await (await this.agent).agent.close();
+    for (const client of this.agents.values()) await (await client).agent.close();
+    this.agents.clear();
   }
 }

@@ -1,7 +1,8 @@
-import { randomInt } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import DNS from 'dns2';
 import './codec-speed.js';
-import { parseAddress, type Family } from '../address.js';
+import type { Family } from '../address.js';
+import { CLASS_IN, decodeMessage, TYPE, type AnswerRecord, type Message } from './decode.js';
 import type { Answer, Outcome } from './types.js';
 
 const { Packet } = DNS;
@@ -17,10 +18,28 @@ export interface Query {
   readonly id: number;
   readonly name: string;
   readonly type: RecordType;
+  /** Sets EDNS's DO bit: DNSSEC OK, the answer may carry signatures and the AD flag. */
+  readonly dnssec: boolean;
 }
 
-export function newQuery(name: string, type: RecordType, id = randomInt(0x10000)): Query {
-  return { id, name, type };
+export function newQuery(name: string, type: RecordType, dnssec = false, id = randomId()): Query {
+  return { id, name, type, dnssec };
+}
+
+// Query IDs are a defence against forged answers (RFC 5452): unpredictable, from the system's
+// generator, drawn 2 bytes at a time from a block rather than one crypto call per query.
+const randomBlock = Buffer.alloc(4096);
+let randomAt = randomBlock.length;
+
+/** A random 16-bit number (query IDs, the choice of socket). */
+export function randomId(): number {
+  if (randomAt >= randomBlock.length) {
+    randomFillSync(randomBlock);
+    randomAt = 0;
+  }
+  const id = randomBlock.readUInt16BE(randomAt);
+  randomAt += 2;
+  return id;
 }
 
 /**
@@ -36,7 +55,7 @@ export function withFreeId(
 ): Query {
   let id = query.id;
   while (inUse.has(id)) id = next(id);
-  return id === query.id ? query : newQuery(query.name, query.type, id);
+  return id === query.id ? query : newQuery(query.name, query.type, query.dnssec, id);
 }
 
 // dns2's typings omit EDNS's second (options) parameter.
@@ -46,36 +65,55 @@ const ednsRecord = Packet.Resource.EDNS as unknown as (
 ) => DNS.Packet.Resource;
 
 const QTYPE: Record<RecordType, number> = { A: 1, AAAA: 28 };
-const LDH = /^[a-z0-9_-]{1,63}$/i;
 
 /**
  * The query as dns2 would encode it (test/codec.test.ts compares them byte for byte), written
  * directly: going through dns2's Packet cost about 23 µs per query, the largest part of resolving.
- * Header with RD, one question, and an EDNS OPT record advertising EDNS_PAYLOAD.
+ * Header with RD, one question, and an EDNS OPT record advertising EDNS_PAYLOAD, with the DO bit
+ * when the query asks for DNSSEC. One pass over the name, into Node's pooled memory.
  */
 export function encodeQuery(q: Query): Buffer {
-  const labels = q.name.replace(/\.$/, '').split('.');
+  const name = q.name.charCodeAt(q.name.length - 1) === 46 ? q.name.slice(0, -1) : q.name;
   // Anything unusual (a label too long, non-ASCII) is left to dns2, whose behaviour it then keeps.
-  if (!labels.every((l) => LDH.test(l)) || q.name.length > 253) return encodeWithDns2(q);
-  const nameLength = labels.reduce((n, l) => n + 1 + l.length, 1);
-  const buf = Buffer.alloc(12 + nameLength + 4 + 11);
-  buf.writeUInt16BE(q.id, 0);
-  buf.writeUInt16BE(0x0100, 2); // RD
-  buf.writeUInt16BE(1, 4); // QDCOUNT
-  buf.writeUInt16BE(1, 10); // ARCOUNT: the OPT record
-  let at = 12;
-  for (const label of labels) {
-    buf[at++] = label.length;
-    at += buf.write(label, at, 'latin1');
+  if (name.length === 0 || name.length > 253) return encodeWithDns2(q);
+  const buf = Buffer.allocUnsafe(12 + name.length + 2 + 4 + 11);
+  buf.writeUInt32BE(q.id * 0x10000 + 0x0100, 0); // ID, RD
+  buf.writeUInt32BE(0x00010000, 4); // QDCOUNT 1, ANCOUNT 0
+  buf.writeUInt32BE(0x00000001, 8); // NSCOUNT 0, ARCOUNT 1: the OPT record
+  let lengthAt = 12;
+  let at = 13;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c === 46) {
+      const length = at - lengthAt - 1;
+      if (length === 0 || length > 63) return encodeWithDns2(q);
+      buf[lengthAt] = length;
+      lengthAt = at++;
+    } else if (
+      (c >= 97 && c <= 122) ||
+      (c >= 65 && c <= 90) ||
+      (c >= 48 && c <= 57) ||
+      c === 45 ||
+      c === 95
+    ) {
+      buf[at++] = c;
+    } else {
+      return encodeWithDns2(q);
+    }
   }
+  const last = at - lengthAt - 1;
+  if (last === 0 || last > 63) return encodeWithDns2(q);
+  buf[lengthAt] = last;
   buf[at++] = 0;
-  buf.writeUInt16BE(QTYPE[q.type], at);
-  buf.writeUInt16BE(1, at + 2); // IN
+  buf.writeUInt32BE(QTYPE[q.type] * 0x10000 + 1, at); // QTYPE, class IN
   at += 4;
-  // OPT: root name, TYPE 41, CLASS = UDP payload size, TTL 0 (no extended RCODE, version 0, no DO), no data.
+  // OPT: root name, TYPE 41, CLASS = UDP payload size, TTL = extended RCODE 0, version 0 and the
+  // flags (DO is the top bit), no data.
   buf[at] = 0;
   buf.writeUInt16BE(41, at + 1);
   buf.writeUInt16BE(EDNS_PAYLOAD, at + 3);
+  buf.writeUInt32BE(q.dnssec ? 0x8000 : 0, at + 5);
+  buf.writeUInt16BE(0, at + 9);
   return buf;
 }
 
@@ -85,11 +123,14 @@ export function encodeWithDns2(q: Query): Buffer {
   packet.header.rd = 1;
   packet.questions.push(new Packet.Question(q.name, Packet.TYPE[q.type], Packet.CLASS.IN));
   packet.additionals.push(ednsRecord([], { udpPayloadSize: EDNS_PAYLOAD }));
-  return packet.toBuffer();
+  const buf = packet.toBuffer();
+  // dns2 writes no OPT flags: the DO bit is the top bit of the OPT record's flags, 4 bytes from its end.
+  if (q.dnssec) buf[buf.length - 4] = (buf[buf.length - 4] as number) | 0x80;
+  return buf;
 }
 
 export type Decoded =
-  | { kind: 'packet'; packet: DNS.Packet }
+  | { kind: 'packet'; packet: Message }
   /** Not the answer to this query (wrong ID or question): ignored, as a spoofing attempt might be. */
   | { kind: 'mismatch'; detail: string }
   | { kind: 'malformed'; detail: string };
@@ -102,32 +143,35 @@ export function peekId(buf: Buffer): number | undefined {
 export function decodeResponse(buf: Buffer, q: Query): Decoded {
   if (buf.length < 12)
     return { kind: 'malformed', detail: `answer of ${buf.length} bytes is shorter than a DNS header` };
-  let packet: DNS.Packet;
+  let packet: Message;
   try {
-    packet = Packet.parse(buf);
+    packet = decodeMessage(buf);
   } catch (err) {
     return { kind: 'malformed', detail: `undecodable answer (${(err as Error).message})` };
   }
-  const h = packet.header;
-  if (h.id !== q.id) return { kind: 'mismatch', detail: `answer ID ${h.id} does not match query ID ${q.id}` };
-  const question = packet.questions[0];
+  if (packet.id !== q.id)
+    return { kind: 'mismatch', detail: `answer ID ${packet.id} does not match query ID ${q.id}` };
+  const question = packet.question;
   if (
-    h.qdcount !== 1 ||
+    packet.qdcount !== 1 ||
     !question ||
-    question.name.toLowerCase() !== q.name.toLowerCase() ||
-    question.type !== Packet.TYPE[q.type] ||
-    question.class !== Packet.CLASS.IN
+    question.name !== lower(q.name) ||
+    question.type !== QTYPE[q.type] ||
+    question.class !== CLASS_IN
   ) {
     return { kind: 'mismatch', detail: `answer is for another question (${question?.name ?? 'none'})` };
   }
-  if (h.qr !== 1) return { kind: 'malformed', detail: 'answer is not marked as a response' };
-  if (packet.answers.length !== h.ancount) {
-    return {
-      kind: 'malformed',
-      detail: `answer section holds ${packet.answers.length} of ${h.ancount} records`,
-    };
-  }
+  if (!packet.qr) return { kind: 'malformed', detail: 'answer is not marked as a response' };
   return { kind: 'packet', packet };
+}
+
+function lower(name: string): string {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if ((c >= 65 && c <= 90) || (c === 46 && i === name.length - 1))
+      return name.toLowerCase().replace(/\.$/, '');
+  }
+  return name;
 }
 
 export type Classified =
@@ -156,41 +200,35 @@ const RCODE_NAMES: Record<number, string> = {
  * Turns a decoded answer into an outcome, following a CNAME chain inside the answer.
  * `chain` carries the names already followed by earlier queries (loop and depth detection).
  */
-export function classify(packet: DNS.Packet, q: Query, chain: string[]): Classified {
-  const rcode = packet.header.rcode;
+export function classify(packet: Message, q: Query, chain: string[]): Classified {
+  const rcode = packet.rcode;
   if (rcode === 2) return { kind: 'retry', outcome: 'servfail', detail: 'SERVFAIL' };
   if (rcode === 5) return { kind: 'retry', outcome: 'refused', detail: 'REFUSED' };
   if (rcode !== 0 && rcode !== 3)
     return { kind: 'retry', outcome: 'servfail', detail: RCODE_NAMES[rcode] ?? `rcode ${rcode}` };
-  const wanted = Packet.TYPE[q.type];
-  const names = [...chain];
-  let current = q.name.toLowerCase();
+  const wanted = QTYPE[q.type];
+  const names = chain.slice();
+  let current = lower(q.name);
   let ttl: number | undefined;
-  const minTtl = (t: number) => {
-    ttl = ttl === undefined ? t : Math.min(ttl, t);
-  };
   for (;;) {
-    const records = packet.answers.filter(
-      (r) => r.name.toLowerCase() === current && r.class === Packet.CLASS.IN,
-    );
-    const hits = records.filter((r) => r.type === wanted);
-    if (hits.length > 0) {
-      const addresses: Answer[] = [];
-      for (const r of hits) {
-        const parsed = r.address ? parseAddress(r.address) : undefined;
-        const family = q.type === 'A' ? 'ipv4' : 'ipv6';
-        if (!parsed || parsed.family !== family || parsed.prefix !== (family === 'ipv4' ? 32 : 128)) {
-          return final('malformed', [], ttl, names, `invalid ${q.type} record data "${r.address ?? ''}"`);
-        }
-        minTtl(r.ttl);
-        if (!addresses.some((a) => a.address === parsed.text))
-          addresses.push({ address: parsed.text, ttl: r.ttl });
+    let addresses: Answer[] | undefined;
+    let cname: AnswerRecord | undefined;
+    for (const r of packet.answers) {
+      if (r.name !== current || r.class !== CLASS_IN) continue;
+      if (r.type === wanted) {
+        if (r.address === undefined)
+          return final('malformed', [], ttl, names, `invalid ${q.type} record data`);
+        ttl = ttl === undefined ? r.ttl : Math.min(ttl, r.ttl);
+        addresses ??= [];
+        if (!addresses.some((a) => a.address === r.address))
+          addresses.push({ address: r.address, ttl: r.ttl });
+      } else if (r.type === TYPE.CNAME && !cname) {
+        cname = r;
       }
-      return final('answer', addresses, ttl, names);
     }
-    const cname = records.find((r) => r.type === Packet.TYPE.CNAME);
+    if (addresses) return final('answer', addresses, ttl, names);
     if (!cname) break;
-    const target = (cname.domain ?? '').toLowerCase().replace(/\.$/, '');
+    const target = cname.target ?? '';
     if (target === '') return final('malformed', [], ttl, names, 'CNAME without a target');
     if (names.includes(target))
       return final('malformed', [], ttl, names, `CNAME loop: ${[...names, target].join(' > ')}`);
@@ -203,11 +241,11 @@ export function classify(packet: DNS.Packet, q: Query, chain: string[]): Classif
         `CNAME chain longer than ${MAX_CHAIN}: ${names.join(' > ')} > …`,
       );
     }
-    minTtl(cname.ttl);
+    ttl = ttl === undefined ? cname.ttl : Math.min(ttl, cname.ttl);
     names.push(target);
     current = target;
   }
-  const negativeTtl = soaMinimum(packet);
+  const negativeTtl = packet.soa ? Math.min(packet.soa.ttl, packet.soa.minimum) : undefined;
   if (rcode === 3) return final('nxdomain', [], negativeTtl ?? ttl, names);
   if (names.length > chain.length) return { kind: 'follow', target: current, chain: names, ttl };
   return final('nodata', [], negativeTtl ?? ttl, names);
@@ -220,12 +258,5 @@ function final(
   chain: string[],
   detail?: string,
 ): Classified {
-  return { kind: 'final', outcome, addresses, ttl, chain, ...(detail ? { detail } : {}) };
-}
-
-/** RFC 2308: a negative answer is cached for min(SOA TTL, SOA minimum). */
-function soaMinimum(packet: DNS.Packet): number | undefined {
-  const soa = packet.authorities.find((r) => r.type === Packet.TYPE.SOA);
-  if (!soa) return undefined;
-  return Math.min(soa.ttl, soa.minimum ?? soa.ttl);
+  return { kind: 'final', outcome, addresses, ttl, chain, detail };
 }

@@ -1,8 +1,8 @@
 import type { Family } from '../address.js';
 import { DohTransport } from './doh.js';
-import { classify, MAX_CHAIN, newQuery, TYPE_OF, type Classified } from './message.js';
+import { classify, MAX_CHAIN, newQuery, TYPE_OF, type Classified, type Query } from './message.js';
 import type { ResolverSpec } from './servers.js';
-import { TcpTransport } from './tcp.js';
+import { TcpTransport, TlsTransport } from './tcp.js';
 import type { Exchange, Transport } from './transport.js';
 import type { LookupResult, Outcome, Question } from './types.js';
 import { UdpTransport } from './udp.js';
@@ -12,9 +12,16 @@ export interface ResolverOptions {
   timeoutMs: number;
   attempts: number;
   concurrency: number;
+  /**
+   * `require`: ask with the DO bit and take an answer only when the resolver vouches for it with
+   * the AD flag (it validated the DNSSEC signatures); any other answer is the outcome `insecure`.
+   */
+  dnssec?: DnssecMode;
 }
 
-/** Bounds the number of queries in flight. */
+export type DnssecMode = 'off' | 'require';
+
+/** Bounds the number of queries in flight: `run` starts a task now, or when one ends. */
 class Semaphore {
   private active = 0;
   // A queue with a head index: a watch wake-up may queue many lookups at once, and Array.shift()
@@ -22,18 +29,24 @@ class Semaphore {
   private waiting: (() => void)[] = [];
   private head = 0;
   constructor(private readonly limit: number) {}
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
-    this.active += 1;
-    try {
-      return await task();
-    } finally {
-      this.active -= 1;
-      this.release();
+
+  /** `task` calls the `release` it is given once, when it is done. */
+  run(task: (release: () => void) => void): void {
+    if (this.active >= this.limit) {
+      this.waiting.push(() => this.run(task));
+      return;
     }
+    this.active += 1;
+    let released = false;
+    task(() => {
+      if (released) return;
+      released = true;
+      this.active -= 1;
+      this.next();
+    });
   }
 
-  private release(): void {
+  private next(): void {
     const next = this.waiting[this.head];
     if (!next) return;
     this.head += 1;
@@ -46,7 +59,13 @@ class Semaphore {
 }
 
 /** Failures ranked by how much they say: a server's own SERVFAIL beats silence. */
-const FAILURE_RANK: Partial<Record<Outcome, number>> = { timeout: 1, malformed: 2, refused: 3, servfail: 4 };
+const FAILURE_RANK: Partial<Record<Outcome, number>> = {
+  timeout: 1,
+  malformed: 2,
+  refused: 3,
+  servfail: 4,
+  insecure: 5,
+};
 
 /**
  * Looks names up, one family at a time, across the configured resolvers with fail-over,
@@ -56,48 +75,71 @@ const FAILURE_RANK: Partial<Record<Outcome, number>> = { timeout: 1, malformed: 
 export class Resolver {
   private readonly udp = new UdpTransport();
   private readonly tcp = new TcpTransport();
+  private tls: TlsTransport | undefined;
   private doh: DohTransport | undefined;
   private readonly limit: Semaphore;
+  private readonly dnssec: boolean;
 
   constructor(private readonly options: ResolverOptions) {
     this.limit = new Semaphore(options.concurrency);
+    this.dnssec = options.dnssec === 'require';
   }
 
   private transport(server: ResolverSpec): Transport {
     if (server.protocol === 'tcp') return this.tcp;
+    if (server.protocol === 'tls') return (this.tls ??= new TlsTransport());
     if (server.protocol === 'https') return (this.doh ??= new DohTransport());
     return this.udp;
   }
 
   /**
    * Looks up every question, `concurrency` at a time, in order; `onResult` sees each lookup as it
-   * finishes. Workers take the next question when one finishes, rather than queueing every
-   * lookup at once: tens of thousands of waiting lookups outlived young-generation collections
-   * and made a 10,000-name sync spend a sixth of its time collecting garbage.
+   * finishes. The next question starts when a lookup ends, rather than queueing every lookup at
+   * once: tens of thousands of waiting lookups outlived young-generation collections and made a
+   * 10,000-name sync spend a sixth of its time collecting garbage.
    */
-  async lookupAll(
+  lookupAll(
     questions: readonly Question[],
     onResult?: (result: LookupResult) => void,
   ): Promise<LookupResult[]> {
-    const results = new Array<LookupResult>(questions.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < questions.length) {
+    return new Promise((resolve, reject) => {
+      const results = new Array<LookupResult>(questions.length);
+      let next = 0;
+      let finished = 0;
+      let failed = false;
+      const start = () => {
         const i = next++;
         const q = questions[i] as Question;
-        const result = await this.lookup(q.name, q.family);
-        results[i] = result;
-        onResult?.(result);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, questions.length) }, worker));
-    return results;
+        this.resolve(q.name, q.family, (result) => {
+          if (failed) return;
+          results[i] = result;
+          finished += 1;
+          try {
+            onResult?.(result);
+          } catch (err) {
+            failed = true;
+            reject(err as Error);
+            return;
+          }
+          if (next < questions.length) start();
+          else if (finished === questions.length) resolve(results);
+        });
+      };
+      if (questions.length === 0) resolve(results);
+      for (let w = 0; w < Math.min(this.options.concurrency, questions.length); w++) start();
+    });
   }
 
-  async lookup(name: string, family: Family): Promise<LookupResult> {
+  lookup(name: string, family: Family): Promise<LookupResult> {
+    return new Promise((resolve) => this.resolve(name, family, resolve));
+  }
+
+  /** One lookup, CNAME hops included; `done` is called once, never synchronously. */
+  private resolve(name: string, family: Family, done: (result: LookupResult) => void): void {
     const type = TYPE_OF[family];
     let chain = [name];
     let ttl: number | undefined;
+    let hops = 0;
     const failed = (outcome: Outcome, detail: string, resolver = ''): LookupResult => ({
       name,
       family,
@@ -108,82 +150,134 @@ export class Resolver {
       resolver,
       detail,
     });
-    try {
-      for (let hop = 0; hop <= MAX_CHAIN; hop++) {
-        const { result, resolver } = await this.ask(chain.at(-1) as string, type, chain);
-        if (result.kind === 'follow') {
-          chain = result.chain;
-          ttl = min(ttl, result.ttl);
-          continue;
+    const ask = () =>
+      this.ask(chain.at(-1) as string, type, chain, (result, resolver) => {
+        try {
+          if (result.kind === 'follow') {
+            chain = result.chain;
+            ttl = min(ttl, result.ttl);
+            if (++hops > MAX_CHAIN) {
+              done(failed('malformed', `CNAME chain longer than ${MAX_CHAIN}`));
+              return;
+            }
+            ask();
+            return;
+          }
+          if (result.kind === 'retry') {
+            done(failed(result.outcome, result.detail, resolver));
+            return;
+          }
+          done({
+            name,
+            family,
+            outcome: result.outcome,
+            addresses: result.addresses,
+            ttl: min(ttl, result.ttl),
+            chain: result.chain,
+            resolver,
+            detail: result.detail,
+          });
+        } catch (err) {
+          // A bug must not take the whole run down: report it as this name's failure.
+          done(failed('malformed', `internal error: ${(err as Error).message}`));
         }
-        if (result.kind === 'retry') return failed(result.outcome, result.detail, resolver);
-        return {
-          name,
-          family,
-          outcome: result.outcome,
-          addresses: result.addresses,
-          ttl: min(ttl, result.ttl),
-          chain: result.chain,
-          resolver,
-          ...(result.detail ? { detail: result.detail } : {}),
-        };
-      }
-      return failed('malformed', `CNAME chain longer than ${MAX_CHAIN}`);
-    } catch (err) {
-      // A bug must not take the whole run down: report it as this name's failure.
-      return failed('malformed', `internal error: ${(err as Error).message}`);
-    }
+      });
+    ask();
   }
 
-  /** One question, all servers, all attempts. */
-  private async ask(
+  /** One question, all servers, all attempts; `done` is called once, never synchronously. */
+  private ask(
     qname: string,
     type: 'A' | 'AAAA',
     chain: string[],
-  ): Promise<{ result: Classified; resolver: string }> {
-    const { servers, attempts, timeoutMs } = this.options;
+    done: (result: Classified, resolver: string) => void,
+  ): void {
+    const { servers, attempts } = this.options;
     let worst: { outcome: Outcome; detail: string; resolver: string } | undefined;
-    const tried = new Set<string>();
-    for (let attempt = 0; attempt < attempts; attempt++) {
-      for (const server of servers) {
-        tried.add(server.label);
-        const query = newQuery(qname, type);
-        let exchange: Exchange = await this.limit.run(() =>
-          this.transport(server).exchange(server, query, timeoutMs),
-        );
-        if (exchange.kind === 'truncated') {
-          const retry = newQuery(qname, type);
-          exchange = await this.limit.run(() =>
-            this.tcp.exchange({ ...server, protocol: 'tcp' }, retry, timeoutMs),
-          );
-          if (exchange.kind === 'truncated')
-            exchange = { kind: 'failed', outcome: 'malformed', detail: 'truncated over TCP' };
-        }
-        let failure: { outcome: Outcome; detail: string };
-        if (exchange.kind === 'packet') {
-          const result = classify(exchange.packet, query, chain);
-          if (result.kind !== 'retry') return { result, resolver: server.label };
-          failure = { outcome: result.outcome, detail: `${result.detail} from ${server.label}` };
-        } else {
-          failure = exchange as { outcome: Outcome; detail: string };
-        }
-        if (!worst || (FAILURE_RANK[failure.outcome] ?? 0) >= (FAILURE_RANK[worst.outcome] ?? 0)) {
-          worst = { ...failure, resolver: server.label };
-        }
-      }
-    }
-    const w = worst ?? { outcome: 'timeout' as Outcome, detail: 'no resolver configured', resolver: '' };
-    const on = tried.size > 1 ? ` on ${[...tried].join(', ')}` : '';
-    const suffix =
-      attempts > 1 || tried.size > 1 ? ` (${attempts} attempt${attempts > 1 ? 's' : ''}${on})` : '';
-    return {
-      result: { kind: 'retry', outcome: w.outcome, detail: `${w.detail}${suffix}` },
-      resolver: w.resolver,
+    let attempt = 0;
+    let index = 0;
+    const giveUp = () => {
+      const w = worst ?? { outcome: 'timeout' as Outcome, detail: 'no resolver configured', resolver: '' };
+      // Every server was tried when no answer came back.
+      const tried = new Set(servers.map((s) => s.label));
+      const on = tried.size > 1 ? ` on ${[...tried].join(', ')}` : '';
+      const suffix =
+        attempts > 1 || tried.size > 1 ? ` (${attempts} attempt${attempts > 1 ? 's' : ''}${on})` : '';
+      done({ kind: 'retry', outcome: w.outcome, detail: `${w.detail}${suffix}` }, w.resolver);
     };
+    const next = () => {
+      if (index === servers.length) {
+        index = 0;
+        attempt += 1;
+      }
+      if (attempt >= attempts || servers.length === 0) {
+        giveUp();
+        return;
+      }
+      const server = servers[index++] as ResolverSpec;
+      const query = newQuery(qname, type, this.dnssec);
+      this.exchange(this.transport(server), server, query, (exchange) => {
+        if (exchange.kind !== 'truncated') {
+          answered(server, query, exchange);
+          return;
+        }
+        const retry = newQuery(qname, type, this.dnssec);
+        this.exchange(this.tcp, { ...server, protocol: 'tcp' }, retry, (overTcp) =>
+          answered(
+            server,
+            retry,
+            overTcp.kind === 'truncated'
+              ? { kind: 'failed', outcome: 'malformed', detail: 'truncated over TCP' }
+              : overTcp,
+          ),
+        );
+      });
+    };
+    const answered = (server: ResolverSpec, query: Query, exchange: Exchange) => {
+      let failure: { outcome: Outcome; detail: string };
+      if (exchange.kind === 'packet') {
+        const result = classify(exchange.packet, query, chain);
+        if (result.kind !== 'retry' && this.dnssec && !exchange.packet.ad) {
+          // Also a CNAME to follow: a chain is only as authentic as its weakest answer.
+          failure = {
+            outcome: 'insecure',
+            detail: `answer for ${qname} ${type} without the AD flag (not validated by DNSSEC) from ${server.label}`,
+          };
+        } else if (result.kind !== 'retry') {
+          done(result, server.label);
+          return;
+        } else {
+          failure = { outcome: result.outcome, detail: `${result.detail} from ${server.label}` };
+        }
+      } else {
+        failure = exchange as { outcome: Outcome; detail: string };
+      }
+      if (!worst || (FAILURE_RANK[failure.outcome] ?? 0) >= (FAILURE_RANK[worst.outcome] ?? 0)) {
+        worst = { ...failure, resolver: server.label };
+      }
+      next();
+    };
+    if (servers.length === 0) queueMicrotask(giveUp);
+    else next();
+  }
+
+  /** One exchange within the concurrency limit. */
+  private exchange(
+    transport: Transport,
+    server: ResolverSpec,
+    query: Query,
+    done: (result: Exchange) => void,
+  ): void {
+    this.limit.run((release) =>
+      transport.send(server, query, this.options.timeoutMs, (result) => {
+        release();
+        done(result);
+      }),
+    );
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.udp.close(), this.tcp.close(), this.doh?.close()]);
+    await Promise.all([this.udp.close(), this.tcp.close(), this.tls?.close(), this.doh?.close()]);
   }
 }
 

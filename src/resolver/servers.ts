@@ -1,23 +1,35 @@
 import { readFileSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
 
-export type Protocol = 'udp' | 'tcp' | 'https';
+export type Protocol = 'udp' | 'tcp' | 'tls' | 'https';
+
+/** How the certificate of a tls:// or https:// resolver is checked (default: the system's CAs). */
+export interface ResolverTrust {
+  /** PEM of the CA certificates to trust instead of the system's. */
+  ca?: string;
+  /** SHA-256 fingerprint of the server's own certificate, pinned: it replaces the CA check. */
+  fingerprint?: string;
+}
 
 export interface ResolverSpec {
   protocol: Protocol;
-  /** IP literal for udp/tcp; host name allowed for https. */
+  /** IP literal for udp/tcp/tls; host name allowed for https. */
   host: string;
   port: number;
   /** Full URL for DNS over HTTPS. */
   url?: string;
+  /** DNS over TLS: the name the certificate must hold (after '#'); else the address as written. */
+  servername?: string;
+  /** tls:// and https://: how the certificate is checked. */
+  trust?: ResolverTrust;
   /** How the resolver is shown in logs and recorded with every observation. */
   label: string;
 }
 
 /**
  * Parses `192.0.2.53`, `192.0.2.54:5353`, `[2001:db8::53]:53`, `2001:db8::53`,
- * `tcp://192.0.2.53:53`, `udp://…` and `https://doh.example/dns-query`.
- * Returns a message instead when the text is not a resolver.
+ * `tcp://192.0.2.53:53`, `udp://…`, `tls://192.0.2.53[:853][#dns.example]` and
+ * `https://doh.example/dns-query`. Returns a message instead when the text is not a resolver.
  */
 export function parseResolver(text: string): ResolverSpec | string {
   const input = text.trim();
@@ -32,15 +44,28 @@ export function parseResolver(text: string): ResolverSpec | string {
   }
   let protocol: Protocol = 'udp';
   let rest = input;
-  const scheme = /^(udp|tcp):\/\/(.*)$/i.exec(input);
+  let servername: string | undefined;
+  const scheme = /^(udp|tcp|tls):\/\/(.*)$/i.exec(input);
   if (scheme) {
     protocol = (scheme[1] as string).toLowerCase() as Protocol;
     rest = scheme[2] as string;
   } else if (/^[a-z]+:\/\//i.test(input)) {
-    return `${JSON.stringify(text)}: unknown scheme (use udp://, tcp:// or https://)`;
+    return `${JSON.stringify(text)}: unknown scheme (use udp://, tcp://, tls:// or https://)`;
   }
+  if (protocol === 'tls' && rest.includes('#')) {
+    servername = rest.slice(rest.indexOf('#') + 1).toLowerCase();
+    rest = rest.slice(0, rest.indexOf('#'));
+    if (
+      !/^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/.test(
+        servername,
+      )
+    )
+      return `${JSON.stringify(text)}: the name after '#' must be the host name in the server's certificate`;
+    servername = servername.replace(/\.$/, '');
+  }
+  const defaultPort = protocol === 'tls' ? 853 : 53;
   let host = rest;
-  let port = 53;
+  let port = defaultPort;
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(rest);
   if (bracketed) {
     host = bracketed[1] as string;
@@ -56,7 +81,9 @@ export function parseResolver(text: string): ResolverSpec | string {
     !ipaddr.isValid(host) ||
     (host.includes('.') && !host.includes(':') && !ipaddr.IPv4.isValidFourPartDecimal(host))
   ) {
-    return `${JSON.stringify(text)}: the resolver must be an IP address (a name would need a resolver to find it)`;
+    return protocol === 'tls'
+      ? `${JSON.stringify(text)}: the resolver must be an IP address (a name would need a resolver to find it); give the certificate's name after '#': tls://192.0.2.53#dns.example`
+      : `${JSON.stringify(text)}: the resolver must be an IP address (a name would need a resolver to find it)`;
   }
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     return `${JSON.stringify(text)}: port must be 1-65535`;
@@ -66,7 +93,8 @@ export function parseResolver(text: string): ResolverSpec | string {
     protocol,
     host: normalized,
     port,
-    label: `${protocol === 'udp' ? '' : `${protocol}://`}${hostPart}${port === 53 ? '' : `:${port}`}`,
+    ...(servername ? { servername } : {}),
+    label: `${protocol === 'udp' ? '' : `${protocol}://`}${hostPart}${port === defaultPort ? '' : `:${port}`}${servername ? `#${servername}` : ''}`,
   };
 }
 

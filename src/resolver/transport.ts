@@ -1,17 +1,32 @@
-import type DNS from 'dns2';
+import type { Message } from './decode.js';
 import type { Outcome } from './types.js';
 import type { Query } from './message.js';
 import type { ResolverSpec } from './servers.js';
 
 export type Exchange =
-  | { kind: 'packet'; packet: DNS.Packet }
+  | { kind: 'packet'; packet: Message }
   | { kind: 'truncated' }
   | { kind: 'failed'; outcome: Outcome; detail: string };
 
-/** Sends one query to one server and waits for the matching answer, at most `timeoutMs`. */
+/**
+ * Sends one query to one server and hands the matching answer (or the failure) to `done`, once,
+ * within `timeoutMs`. A callback rather than a promise: the resolver's hot path makes 20,000 of
+ * these per sync, and each promise and await between the socket and the lookup cost time and
+ * garbage (docs/benchmarks.md).
+ */
 export interface Transport {
-  exchange(server: ResolverSpec, query: Query, timeoutMs: number): Promise<Exchange>;
+  send(server: ResolverSpec, query: Query, timeoutMs: number, done: (result: Exchange) => void): void;
   close(): Promise<void>;
+}
+
+/** The same as a promise (tests, one-off callers). */
+export function exchange(
+  transport: Transport,
+  server: ResolverSpec,
+  query: Query,
+  timeoutMs: number,
+): Promise<Exchange> {
+  return new Promise((resolve) => transport.send(server, query, timeoutMs, resolve));
 }
 
 export function timedOut(server: ResolverSpec, timeoutMs: number): Exchange {

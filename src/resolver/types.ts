@@ -1,9 +1,16 @@
 import type { Family } from '../address.js';
 
-/** Every lookup ends in exactly one of these; none throws. */
-export type Outcome = 'answer' | 'nxdomain' | 'nodata' | 'servfail' | 'refused' | 'timeout' | 'malformed';
+/**
+ * Every lookup ends in exactly one of these. `insecure`: `dnssec: require` is set and the resolver
+ * answered without the AD flag, so nothing says the answer is authentic.
+ */
+export type Outcome =
+  'answer' | 'nxdomain' | 'nodata' | 'servfail' | 'refused' | 'timeout' | 'malformed' | 'insecure';
 
-/** NXDOMAIN and NODATA are answers: the name's addresses then age out through retention. */
+/**
+ * NXDOMAIN and NODATA are answers: the name's addresses then age out through retention. Every
+ * other outcome is a failure, which keeps the name's addresses as they were.
+ */
 export function isSuccess(outcome: Outcome): boolean {
   return outcome === 'answer' || outcome === 'nxdomain' || outcome === 'nodata';
 }

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect, it } from 'vitest';
+import { expect, it, onTestFinished } from 'vitest';
 import { netns, setElements, tempDir } from '../helpers.js';
 import { fmt, quantile, RUNS, stats, writeSection } from './doc.js';
 import { startZone } from './zone.js';
@@ -25,6 +25,8 @@ it('against the naive way', async () => {
   if (spawnSync('dig', ['-v']).error)
     throw new Error('this benchmark needs dig: apt-get install bind9-dnsutils');
   const zone = await startZone(NAMES);
+  // A benchmark that fails part-way must not leave Knot running (stopping twice is harmless).
+  onTestFinished(() => zone.stop());
   const ns = netns();
   const dir = tempDir('dnsfence-naive-');
   const names = Array.from({ length: NAMES }, (_, i) => `n${i}.bench.example`);
@@ -88,7 +90,7 @@ it('against the naive way', async () => {
     expect([...current].filter((a) => !ourSet.has(a))).toEqual([]);
     naiveMissing.push([...current].filter((a) => !naiveSet.has(a)).length);
   }
-  zone.child.kill();
+  await zone.stop();
   dir.cleanup();
   ns.cleanup();
 

@@ -12,7 +12,7 @@ while read -r name; do
   v4='' v6=''
   for a in $answers; do
     case $a in
-      *.) ;; # a CNAME target
+      *[!0-9a-fA-F.:]* | *.) ;; # a CNAME target, or a word of a dig warning (";; Warning: query response not set")
       *:*) v6="${v6:+$v6,}$a" ;;
       *) v4="${v4:+$v4,}$a" ;;
     esac

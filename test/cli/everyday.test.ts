@@ -141,7 +141,9 @@ describe('resolvers reached in other ways', () => {
       expect(trusted.stdout).toContain(`www.example.com  A     192.0.2.1  ttl 60  @${doh.url}`);
       const untrusted = await cli(['-c', join(dir.path, 'doh.yaml'), 'resolve']);
       expect(untrusted.code).toBe(3);
-      expect(untrusted.stdout).toMatch(/www\.example\.com {2}A {5}TIMEOUT \(.*DEPTH_ZERO_SELF_SIGNED_CERT/);
+      expect(untrusted.stdout).toMatch(
+        /www\.example\.com {2}A {5}REFUSED \(certificate of https:.* not accepted \(DEPTH_ZERO_SELF_SIGNED_CERT.*set resolver_tls\.ca/,
+      );
     } finally {
       await doh.close();
     }
