@@ -15,9 +15,11 @@ unshare   util-linux  private mount namespaces for the storage faults
 sqlite3   sqlite3     editing a database behind the audit log, as an adversary would
 openssl   openssl     self-signed certificates for the HTTPS fakes
 chromium  chromium    the HTML report, checked in a real browser
+knotd     knot        a signing authoritative server behind a validating resolver (DNSSEC)
+unbound   unbound     a validating resolver and a DNS-over-TLS server
 '
 
-# nft, ip, ipset and iptables live in /usr/sbin, which is not on an ordinary user's PATH.
+# nft, ip, ipset, iptables, knotd and unbound live in /usr/sbin, which is not on an ordinary user's PATH.
 PATH="$PATH:/usr/sbin:/sbin"
 
 missing() {
