@@ -6,7 +6,7 @@ import { TARGET_TYPES } from '../adapters/registry.js';
 import { parseConfig as parse } from '../src/config/load.js';
 import { readSecret } from '../src/config/secrets.js';
 import { ConfigError } from '../src/errors.js';
-import { parseResolver } from '../src/resolver/servers.js';
+import { parseResolver } from '../src/config/resolver-spec.js';
 import { parseDuration } from '../src/time.js';
 import { tempDir } from './helpers.js';
 

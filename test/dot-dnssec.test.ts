@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Resolver } from '../src/resolver/resolver.js';
-import { parseResolver, type ResolverSpec, type ResolverTrust } from '../src/resolver/servers.js';
+import { parseResolver, type ResolverSpec, type ResolverTrust } from '../src/config/resolver-spec.js';
 import { cli, startKnot, startUnbound, tempDir } from './helpers.js';
 
 // A real DNS over TLS server and a real validating resolver: Knot DNS serves and signs the zones,

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ZoneServer } from '../src/demo/dns-server.js';
-import type { ResolverSpec } from '../src/resolver/servers.js';
+import type { ResolverSpec } from '../src/config/resolver-spec.js';
 
 /**
  * Secret values the tests hand to dnsfence (passwords, API keys and secrets of the fake firewalls).

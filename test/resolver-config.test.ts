@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
 import { ConfigError } from '../src/errors.js';
-import { parseResolver } from '../src/resolver/servers.js';
+import { parseResolver } from '../src/config/resolver-spec.js';
 import { selfSignedCert, tempDir } from './helpers.js';
 
 const dir = tempDir();

@@ -3,7 +3,7 @@ import dgram from 'node:dgram';
 import type { ZoneServer } from '../src/demo/dns-server.js';
 import { newQuery } from '../src/resolver/message.js';
 import { Resolver } from '../src/resolver/resolver.js';
-import type { ResolverSpec } from '../src/resolver/servers.js';
+import type { ResolverSpec } from '../src/config/resolver-spec.js';
 import { TcpTransport } from '../src/resolver/tcp.js';
 import { exchange } from '../src/resolver/transport.js';
 import { UdpTransport } from '../src/resolver/udp.js';

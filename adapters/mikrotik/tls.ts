@@ -3,7 +3,7 @@ import tls, { type ConnectionOptions } from 'node:tls';
 import type { TlsSettings } from '../../src/config/types.js';
 import { ExitCode, TargetError } from '../../src/errors.js';
 import { errnoText } from '../../src/errno.js';
-import { normalizeFingerprint } from '../fingerprint.js';
+import { normalizeFingerprint } from '../../src/fingerprint.js';
 
 /**
  * TLS options for API-SSL. A pinned fingerprint is checked on a first handshake that sends

@@ -4,7 +4,7 @@ import { Agent, buildConnector, request } from 'undici';
 import type { TlsSettings } from '../../src/config/types.js';
 import { errnoText } from '../../src/errno.js';
 import { ExitCode, TargetError } from '../../src/errors.js';
-import { normalizeFingerprint } from '../fingerprint.js';
+import { normalizeFingerprint } from '../../src/fingerprint.js';
 
 export interface HttpOptions {
   target: string;

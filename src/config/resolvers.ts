@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { errnoText } from '../errno.js';
-import type { DnssecMode } from '../resolver/resolver.js';
 import {
   parseResolver,
   systemResolvers,
+  type DnssecMode,
   type ResolverSpec,
   type ResolverTrust,
-} from '../resolver/servers.js';
+} from './resolver-spec.js';
 import type { RawConfig } from './schema.js';
 
 type Fail = (path: PropertyKey[], message: string) => never;

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { Address, Family } from '../address.js';
-import type { DnssecMode } from '../resolver/resolver.js';
-import type { ResolverSpec } from '../resolver/servers.js';
+import type { DnssecMode } from './resolver-spec.js';
+import type { ResolverSpec } from './resolver-spec.js';
 import type { NotifyEntry } from './notify.js';
 
 export interface ResolveSettings {

@@ -1,7 +1,7 @@
 import type { TLSSocket } from 'node:tls';
 import type { Agent, buildConnector } from 'undici';
 import { decodeResponse, encodeQuery, type Query } from './message.js';
-import type { ResolverSpec, ResolverTrust } from './servers.js';
+import type { ResolverSpec, ResolverTrust } from '../config/resolver-spec.js';
 import { timedOut, type Exchange, type Transport } from './transport.js';
 import { certificateProblem, pinMismatch, tlsOptions } from './trust.js';
 

@@ -1,7 +1,7 @@
 import type { Family } from '../address.js';
 import { DohTransport } from './doh.js';
 import { classify, MAX_CHAIN, newQuery, TYPE_OF, type Classified, type Query } from './message.js';
-import type { ResolverSpec } from './servers.js';
+import type { DnssecMode, ResolverSpec } from '../config/resolver-spec.js';
 import { TcpTransport, TlsTransport } from './tcp.js';
 import type { Exchange, Transport } from './transport.js';
 import type { LookupResult, Outcome, Question } from './types.js';
@@ -18,8 +18,6 @@ export interface ResolverOptions {
    */
   dnssec?: DnssecMode;
 }
-
-export type DnssecMode = 'off' | 'require';
 
 /** Bounds the number of queries in flight: `run` starts a task now, or when one ends. */
 class Semaphore {

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { decodeResponse, encodeQuery, peekId, withFreeId, type Query } from './message.js';
-import type { ResolverSpec } from './servers.js';
+import type { ResolverSpec } from '../config/resolver-spec.js';
 import { timedOut, type Exchange, type Transport } from './transport.js';
 import { certificateProblem, pinMismatch, tlsOptions } from './trust.js';
 

@@ -1,7 +1,7 @@
 import type { Message } from './decode.js';
 import type { Outcome } from './types.js';
 import type { Query } from './message.js';
-import type { ResolverSpec } from './servers.js';
+import type { ResolverSpec } from '../config/resolver-spec.js';
 
 export type Exchange =
   | { kind: 'packet'; packet: Message }

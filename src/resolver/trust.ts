@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import type { ConnectionOptions, PeerCertificate } from 'node:tls';
-import { normalizeFingerprint } from '../../adapters/fingerprint.js';
-import type { ResolverSpec, ResolverTrust } from './servers.js';
+import { normalizeFingerprint } from '../fingerprint.js';
+import type { ResolverSpec, ResolverTrust } from '../config/resolver-spec.js';
 
 /** Where distributions keep the system's CA bundle (Debian and Ubuntu first). */
 const SYSTEM_BUNDLES = [

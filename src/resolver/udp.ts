@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import { decodeResponse, encodeQuery, peekId, randomId, withFreeId, type Query } from './message.js';
-import type { ResolverSpec } from './servers.js';
+import type { ResolverSpec } from '../config/resolver-spec.js';
 import { timedOut, type Exchange, type Transport } from './transport.js';
 
 /** One query in flight: waiting to be sent, or for its answer until its deadline. */

@@ -2,7 +2,7 @@ import type { Family } from '../address.js';
 import type { Config, ListConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
 import { Resolver } from '../resolver/resolver.js';
-import { systemResolvers, type ResolverSpec } from '../resolver/servers.js';
+import { systemResolvers, type ResolverSpec } from '../config/resolver-spec.js';
 import type { LookupResult, Question } from '../resolver/types.js';
 
 export function resolversOf(config: Config): ResolverSpec[] {

@@ -8,7 +8,7 @@ import { expect, it, onTestFinished } from 'vitest';
 import { TARGET_TYPES } from '../../adapters/registry.js';
 import { loadConfigFile } from '../../src/config/load.js';
 import { Resolver } from '../../src/resolver/resolver.js';
-import type { ResolverSpec } from '../../src/resolver/servers.js';
+import type { ResolverSpec } from '../../src/config/resolver-spec.js';
 import type { Question } from '../../src/resolver/types.js';
 import { openDatabase } from '../../src/store/db.js';
 import { migrate } from '../../src/store/migrate.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ZoneServer } from '../../src/demo/dns-server.js';
-import { systemResolvers } from '../../src/resolver/servers.js';
+import { systemResolvers } from '../../src/config/resolver-spec.js';
 import { BIN, cli, selfSignedCert, startDoh } from '../helpers.js';
 
 import { dir, port, run, sync, useCliWorld, writeConfig, zone } from './world.js';

@@ -3,6 +3,9 @@ import ipaddr from 'ipaddr.js';
 
 export type Protocol = 'udp' | 'tcp' | 'tls' | 'https';
 
+/** `dnssec:` off, or require: an answer without the AD flag from the validating resolver is a failure. */
+export type DnssecMode = 'off' | 'require';
+
 /** How the certificate of a tls:// or https:// resolver is checked (default: the system's CAs). */
 export interface ResolverTrust {
   /** PEM of the CA certificates to trust instead of the system's. */
