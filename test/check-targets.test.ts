@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ZoneServer } from '../src/demo/dns-server.js';
+import type { TestZoneServer } from './fakes/dns.js';
 import { BIN, cli, netns, startZone, tempDir } from './helpers.js';
 
-let zone: ZoneServer;
+let zone: TestZoneServer;
 let port: number;
 let ns: ReturnType<typeof netns>;
 let dir: ReturnType<typeof tempDir>;

@@ -1,11 +1,11 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ZoneServer } from '../src/demo/dns-server.js';
+import type { TestZoneServer } from './fakes/dns.js';
 import { cli, netns, setElements, startZone, tempDir, waitFor } from './helpers.js';
 import { groupMembers } from './process-group.js';
 
-let zone: ZoneServer;
+let zone: TestZoneServer;
 let port: number;
 let ns: ReturnType<typeof netns>;
 let dir: ReturnType<typeof tempDir>;

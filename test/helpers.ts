@@ -13,7 +13,7 @@ import DNS from 'dns2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ZoneServer } from '../src/demo/dns-server.js';
+import { TestZoneServer } from './fakes/dns.js';
 import type { ResolverSpec } from '../src/config/resolver-spec.js';
 
 /**
@@ -70,8 +70,8 @@ export function tempDir(prefix = 'dnsfence-test-'): {
   };
 }
 
-export async function startZone(): Promise<{ zone: ZoneServer; spec: ResolverSpec }> {
-  const zone = new ZoneServer();
+export async function startZone(): Promise<{ zone: TestZoneServer; spec: ResolverSpec }> {
+  const zone = new TestZoneServer();
   const port = await zone.start();
   return { zone, spec: { protocol: 'udp', host: '127.0.0.1', port, label: `127.0.0.1:${port}` } };
 }
@@ -215,7 +215,7 @@ export function selfSignedCert(dir: string): { cert: string; key: string; certFi
 
 /** DNS over HTTPS (RFC 8484 POST) in front of a zone. */
 export async function startDoh(
-  zone: ZoneServer,
+  zone: TestZoneServer,
   tls: { cert: string; key: string },
 ): Promise<{ url: string; close(): Promise<void> }> {
   const server = https.createServer(tls, (req, res) => {

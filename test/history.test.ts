@@ -1,14 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ZoneServer } from '../src/demo/dns-server.js';
+import type { TestZoneServer } from './fakes/dns.js';
 import type { Outcome, LookupResult } from '../src/resolver/types.js';
 import { openDatabase, type Db } from '../src/store/db.js';
 import { migrate } from '../src/store/migrate.js';
 import { recordLookups } from '../src/store/observations.js';
 import { cli, startZone, tempDir } from './helpers.js';
 
-let zone: ZoneServer;
+let zone: TestZoneServer;
 let port: number;
 let dir: ReturnType<typeof tempDir>;
 

@@ -7,13 +7,13 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { RouterOsSession } from '../adapters/mikrotik/session.js';
 import { MikrotikAdapter } from '../adapters/mikrotik/adapter.js';
 import { change, planFor } from './plans.js';
-import type { ZoneServer } from '../src/demo/dns-server.js';
+import type { TestZoneServer } from './fakes/dns.js';
 import { FakeRouterOS } from './fakes/routeros.js';
 import { cli, selfSignedCert, startZone, tempDir, type CliRun } from './helpers.js';
 
 const fault = faultCase('RouterOS');
 
-let zone: ZoneServer;
+let zone: TestZoneServer;
 let dnsPort: number;
 let dir: ReturnType<typeof tempDir>;
 let certs: ReturnType<typeof selfSignedCert>;

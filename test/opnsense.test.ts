@@ -4,13 +4,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { faultCase, recordSecretScan } from './faults/campaign.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ZoneServer } from '../src/demo/dns-server.js';
+import type { TestZoneServer } from './fakes/dns.js';
 import { FakeOpnsense } from './fakes/opnsense.js';
 import { cli, selfSignedCert, startZone, tempDir, type CliRun } from './helpers.js';
 
 const fault = faultCase('OPNsense');
 
-let zone: ZoneServer;
+let zone: TestZoneServer;
 let dnsPort: number;
 let dir: ReturnType<typeof tempDir>;
 let certs: ReturnType<typeof selfSignedCert>;

@@ -2,11 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ZoneServer } from '../src/demo/dns-server.js';
+import type { TestZoneServer } from './fakes/dns.js';
 import type { ReportModel } from '../src/report/model.js';
 import { BIN, cli, startZone, tempDir } from './helpers.js';
 
-let zone: ZoneServer;
+let zone: TestZoneServer;
 let port: number;
 let dir: ReturnType<typeof tempDir>;
 

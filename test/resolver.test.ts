@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import dgram from 'node:dgram';
-import type { ZoneServer } from '../src/demo/dns-server.js';
+import type { TestZoneServer } from './fakes/dns.js';
 import { newQuery } from '../src/resolver/message.js';
 import { Resolver } from '../src/resolver/resolver.js';
 import type { ResolverSpec } from '../src/config/resolver-spec.js';
@@ -9,7 +9,7 @@ import { exchange } from '../src/resolver/transport.js';
 import { UdpTransport } from '../src/resolver/udp.js';
 import { startZone } from './helpers.js';
 
-let zone: ZoneServer;
+let zone: TestZoneServer;
 let spec: ResolverSpec;
 let resolver: Resolver;
 

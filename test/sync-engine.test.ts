@@ -5,7 +5,7 @@ import { TARGET_TYPES } from '../adapters/registry.js';
 import { parseConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/types.js';
 import { silentLogger } from '../src/log.js';
-import type { ZoneServer } from '../src/demo/dns-server.js';
+import type { TestZoneServer } from './fakes/dns.js';
 import { openDatabase, type Db } from '../src/store/db.js';
 import { migrate } from '../src/store/migrate.js';
 import { runSync, type SyncResult } from '../src/sync/engine.js';
@@ -17,7 +17,7 @@ import { startZone, tempDir } from './helpers.js';
 // backoff and drift repair are tested without waiting for them.
 
 const H = 3_600_000;
-let zone: ZoneServer;
+let zone: TestZoneServer;
 let port: number;
 let dir: ReturnType<typeof tempDir>;
 let db: Db;

@@ -51,7 +51,7 @@ const ROUNDS: Round[] = [
   {
     title: 'two hours later: the resolver fails for support.intra2net.com (SERVFAIL); nothing is removed',
     offset: 2 * HOUR,
-    change: (z) => z.set('support.intra2net.com', { behaviour: 'servfail' }),
+    change: (z) => z.set('support.intra2net.com', { servfail: true }),
   },
   {
     title: 'a day later: the old update address has aged out of the 24h retention',

@@ -5,30 +5,25 @@ import '../resolver/codec-speed.js';
 const { Packet } = DNS;
 const RCODE_SERVFAIL = 2;
 const RCODE_NXDOMAIN = 3;
-const RCODE_REFUSED = 5;
-
-/** How a name is answered; `answer` is normal, the rest reproduce misbehaving resolvers. */
-export type Behaviour =
-  'answer' | 'nxdomain' | 'servfail' | 'refused' | 'drop' | 'garbage' | 'wrong-id' | 'truncate';
 
 export interface ZoneEntry {
   a?: string[];
   aaaa?: string[];
   cname?: string;
   ttl?: number;
-  behaviour?: Behaviour;
-  /** Answer this many milliseconds late. */
-  delayMs?: number;
+  /** The resolver fails for this name (SERVFAIL), as the demo's third round shows. */
+  servfail?: boolean;
 }
+
+export type Send = (response: DNS.Packet | Buffer) => void;
+export type Via = 'udp' | 'tcp' | 'https';
 
 /**
  * A small authoritative-style DNS server on 127.0.0.1 (UDP and TCP on one port) whose zone can
- * be changed while it runs. The demo uses it, and so do the tests.
+ * be changed while it runs: the demo's stand-in for the vendor's names.
  */
 export class ZoneServer {
   readonly zone = new Map<string, ZoneEntry>();
-  /** Queries received, as `udp|tcp NAME TYPE`. */
-  readonly log: string[] = [];
   private udp: DNS.UDPServer | undefined;
   private tcp: DNS.TCPServer | undefined;
   private readonly clients = new Set<net.Socket>();
@@ -41,8 +36,8 @@ export class ZoneServer {
 
   async start(host = '127.0.0.1'): Promise<number> {
     for (let attempt = 0; attempt < 20; attempt++) {
-      const handler = (req: DNS.Packet, send: (r: DNS.Packet | Buffer) => void, client: unknown) =>
-        this.handle(req, send, client);
+      const handler = (req: DNS.Packet, send: Send, client: unknown) =>
+        this.respond(req, client instanceof net.Socket ? 'tcp' : 'udp', send);
       const udp = DNS.createUDPServer({ type: host.includes(':') ? 'udp6' : 'udp4' } as DNS.UdpServerOptions);
       udp.on('request', handler);
       const tcp = DNS.createTCPServer(handler as DNS.DnsHandler);
@@ -73,67 +68,21 @@ export class ZoneServer {
     throw new Error('cannot find a free port for the DNS server');
   }
 
-  private handle(request: DNS.Packet, send: (r: DNS.Packet | Buffer) => void, client: unknown): void {
-    this.respond(request, client instanceof net.Socket ? 'tcp' : 'udp', send);
-  }
-
-  /** Answers one request as the zone says; `send` is not called for a dropped query. */
-  respond(request: DNS.Packet, via: 'udp' | 'tcp' | 'https', send: (r: DNS.Packet | Buffer) => void): void {
+  /** Answers one request as the zone says. */
+  respond(request: DNS.Packet, _via: Via, send: Send): void {
     const question = request.questions[0];
     if (!question) return;
-    const viaTcp = via !== 'udp';
-    const typeName =
-      question.type === Packet.TYPE.AAAA
-        ? 'AAAA'
-        : question.type === Packet.TYPE.A
-          ? 'A'
-          : String(question.type);
-    this.log.push(`${via} ${question.name} ${typeName}`);
     const entry = this.zone.get(question.name.toLowerCase());
-    const reply = () => this.reply(request, question, entry, viaTcp, send);
-    if (entry?.delayMs) setTimeout(reply, entry.delayMs);
-    else reply();
-  }
-
-  private reply(
-    request: DNS.Packet,
-    question: DNS.Packet.Question,
-    entry: ZoneEntry | undefined,
-    viaTcp: boolean,
-    send: (r: DNS.Packet | Buffer) => void,
-  ): void {
     const response = Packet.createResponseFromRequest(request);
     response.header.aa = 1;
     response.header.ra = 1;
-    const behaviour = entry?.behaviour ?? 'answer';
-    switch (behaviour) {
-      case 'drop':
-        return;
-      case 'garbage':
-        send(Buffer.from('this is not a DNS message at all'));
-        return;
-      case 'servfail':
-        response.header.rcode = RCODE_SERVFAIL;
-        send(response);
-        return;
-      case 'refused':
-        response.header.rcode = RCODE_REFUSED;
-        send(response);
-        return;
-      case 'truncate':
-        if (!viaTcp) {
-          response.header.tc = 1;
-          send(response);
-          return;
-        }
-        break;
-      default:
-        break;
-    }
-    if (!entry || behaviour === 'nxdomain') {
-      response.header.rcode = RCODE_NXDOMAIN;
-      response.authorities.push(soa(question.name));
+    if (entry?.servfail) {
+      response.header.rcode = RCODE_SERVFAIL;
       send(response);
+      return;
+    }
+    if (!entry) {
+      send(nxdomain(request));
       return;
     }
     const ttl = entry.ttl ?? 300;
@@ -169,7 +118,6 @@ export class ZoneServer {
       }
     }
     if (response.answers.length === 0) response.authorities.push(soa(question.name));
-    if (behaviour === 'wrong-id') response.header.id = (request.header.id + 1) & 0xffff;
     send(response);
   }
 
@@ -182,6 +130,17 @@ export class ZoneServer {
     for (const socket of this.clients) socket.destroy();
     if (tcp) await new Promise<void>((resolve) => tcp.close(() => resolve()));
   }
+}
+
+/** NXDOMAIN for the request's question, with the zone's SOA. */
+export function nxdomain(request: DNS.Packet): DNS.Packet {
+  const response = Packet.createResponseFromRequest(request);
+  response.header.aa = 1;
+  response.header.ra = 1;
+  response.header.rcode = RCODE_NXDOMAIN;
+  const question = request.questions[0];
+  if (question) response.authorities.push(soa(question.name));
+  return response;
 }
 
 function soa(name: string): DNS.Packet.Resource {

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ZoneServer } from '../../src/demo/dns-server.js';
+import { TestZoneServer } from '../fakes/dns.js';
 import { systemResolvers } from '../../src/config/resolver-spec.js';
 import { BIN, cli, selfSignedCert, startDoh } from '../helpers.js';
 
@@ -150,7 +150,7 @@ describe('resolvers reached in other ways', () => {
   });
 
   it('asks a resolver on an IPv6 address', async () => {
-    const v6 = new ZoneServer();
+    const v6 = new TestZoneServer();
     const p = await v6.start('::1');
     v6.set('www.example.com', { a: ['192.0.2.1'], aaaa: ['2001:db8::1'] });
     try {

@@ -2,10 +2,10 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
-import { ZoneServer } from '../../src/demo/dns-server.js';
+import { TestZoneServer } from '../fakes/dns.js';
 import { cli, netns, setElements, startZone, tempDir, waitFor } from '../helpers.js';
 
-export let zone: ZoneServer;
+export let zone: TestZoneServer;
 export let port: number;
 export let ns: ReturnType<typeof netns>;
 export let dir: ReturnType<typeof tempDir>;

@@ -1,11 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ZoneEntry, ZoneServer } from '../../src/demo/dns-server.js';
+import type { TestZoneEntry, TestZoneServer } from '../fakes/dns.js';
 import { cli, startZone, tempDir } from '../helpers.js';
 import { campaignCase, difference, listSet, recordSecretScan } from './campaign.js';
 
-let zone: ZoneServer;
+let zone: TestZoneServer;
 let port: number;
 let dir: ReturnType<typeof tempDir>;
 
@@ -33,8 +33,8 @@ const list = () => listSet(join(dir.path, 'lists', 'web.txt'));
 
 interface DnsCase {
   name: string;
-  entry?: ZoneEntry;
-  extra?: Record<string, ZoneEntry>;
+  entry?: TestZoneEntry;
+  extra?: Record<string, TestZoneEntry>;
   resolver?: () => string;
   /** The resolver timeout, when the case needs more than 1 s on a loaded machine. */
   timeout?: string;

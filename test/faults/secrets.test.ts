@@ -1,7 +1,7 @@
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ZoneServer } from '../../src/demo/dns-server.js';
+import type { TestZoneServer } from '../fakes/dns.js';
 import { FakeOpnsense } from '../fakes/opnsense.js';
 import { FakeRouterOS } from '../fakes/routeros.js';
 import { WebhookReceiver } from '../fakes/webhook.js';
@@ -26,7 +26,7 @@ const WRONG_SECRET = registerSecret('wrong-opnsense-secret-8c2a');
 // Webhook URLs carry their token in the path: the URL is a secret like a password.
 const HOOK_TOKEN = registerSecret('T0SECRETS/B0SCAN/hook-token-91d3');
 
-let zone: ZoneServer;
+let zone: TestZoneServer;
 let dnsPort: number;
 let certs: ReturnType<typeof selfSignedCert>;
 let certDir: ReturnType<typeof tempDir>;

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ZoneServer } from '../../src/demo/dns-server.js';
+import type { TestZoneServer } from '../fakes/dns.js';
 import { cli, requireRoot, startZone, tempDir } from '../helpers.js';
 import { campaignCase, listSet, prng, repeat, recordSecretScan } from './campaign.js';
 
-let zone: ZoneServer;
+let zone: TestZoneServer;
 let port: number;
 let dir: ReturnType<typeof tempDir>;
 const BIN = fileURLToPath(new URL('../../bin/dnsfence.cjs', import.meta.url));
