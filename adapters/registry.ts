@@ -3,7 +3,7 @@ import { file } from './file/index.js';
 import { mikrotik } from './mikrotik/index.js';
 import { nftables } from './nftables/index.js';
 import { opnsense } from './opnsense/index.js';
-import type { Adapter, TargetTraits, TargetType } from './types.js';
+import type { Adapter, TargetEnv, TargetTraits, TargetType } from './types.js';
 
 /** Every type of target dnsfence can push to: one folder each, one line here. */
 export const TARGET_TYPES: readonly TargetType[] = [nftables, file, mikrotik, opnsense] as TargetType[];
@@ -19,6 +19,6 @@ export function traitsOf(target: TargetConfig): TargetTraits {
 }
 
 /** The adapter for a configured target; its client libraries load now, not at start-up. */
-export function createAdapter(target: TargetConfig): Promise<Adapter> {
-  return targetType(target.type).create(target);
+export function createAdapter(target: TargetConfig, env: TargetEnv): Promise<Adapter> {
+  return targetType(target.type).create(target, env);
 }

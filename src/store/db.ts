@@ -30,19 +30,29 @@ function nativeBinding(): string {
  * Opens the SQLite database. A new file is created mode 0600 before SQLite touches it, so the
  * WAL and shared-memory files SQLite derives from it get the same mode.
  */
-export function openDatabase(path: string, options: { readonly?: boolean } = {}): Db {
-  if (options.readonly && !existsSync(path)) {
+export function openDatabase(
+  path: string,
+  options: {
+    readonly?: boolean;
+    /** A writable connection to a database that must exist already (serve's fetch records). */
+    mustExist?: boolean;
+    /** How long a statement waits for another connection's lock; long-running readers want less. */
+    busyTimeoutMs?: number;
+  } = {},
+): Db {
+  if ((options.readonly || options.mustExist) && !existsSync(path)) {
     throw new UserError(`${path}: no database yet (run dnsfence sync first, or pass --db)`);
   }
   let db: Db;
   try {
-    if (!options.readonly && !existsSync(path)) closeSync(openSync(path, 'wx', 0o600));
+    if (!options.readonly && !options.mustExist && !existsSync(path))
+      closeSync(openSync(path, 'wx', 0o600));
     db = new Database(path, {
       readonly: options.readonly ?? false,
       fileMustExist: true,
       nativeBinding: nativeBinding(),
     });
-    db.pragma('busy_timeout = 5000');
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     if (!options.readonly) {
       db.pragma('journal_mode = WAL');
       // FULL: a committed audit entry survives power loss, not only a crash of the process.
@@ -55,6 +65,11 @@ export function openDatabase(path: string, options: { readonly?: boolean } = {})
     throw databaseError(path, err);
   }
   return db;
+}
+
+/** A database in memory, gone when closed. */
+export function openMemoryDatabase(): Db {
+  return new Database(':memory:', { nativeBinding: nativeBinding() });
 }
 
 export function databaseError(path: string, err: unknown): UserError {
