@@ -1,4 +1,5 @@
 import type { TargetConfig } from '../src/config/types.js';
+import { feed } from './feed/index.js';
 import { file } from './file/index.js';
 import { mikrotik } from './mikrotik/index.js';
 import { nftables } from './nftables/index.js';
@@ -6,7 +7,7 @@ import { opnsense } from './opnsense/index.js';
 import type { Adapter, TargetEnv, TargetTraits, TargetType } from './types.js';
 
 /** Every type of target dnsfence can push to: one folder each, one line here. */
-export const TARGET_TYPES: readonly TargetType[] = [nftables, file, mikrotik, opnsense] as TargetType[];
+export const TARGET_TYPES: readonly TargetType[] = [nftables, file, mikrotik, opnsense, feed] as TargetType[];
 
 export function targetType(type: string): TargetType {
   const found = TARGET_TYPES.find((t) => t.type === type);

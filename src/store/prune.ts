@@ -8,6 +8,8 @@ export interface PruneResult {
   negativeAnswers: number;
   pushes: number;
   runs: number;
+  /** Requests for feed files that `serve` recorded. */
+  fetches: number;
 }
 
 const NO_DELETE_TRIGGER = `CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
@@ -40,13 +42,14 @@ export function prune(db: Db, cutoff: Date, now: Date): PruneResult {
       const failures = db.prepare('DELETE FROM failures WHERE last_at < ?').run(c).changes;
       const negativeAnswers = db.prepare('DELETE FROM negative_answers WHERE last_at < ?').run(c).changes;
       const pushes = db.prepare('DELETE FROM pushes WHERE at < ?').run(c).changes;
+      const fetches = db.prepare('DELETE FROM feed_fetches WHERE at < ?').run(c).changes;
       const runs = db
         .prepare(
           `DELETE FROM runs WHERE coalesce(finished_at, started_at) < ?
          AND id NOT IN (SELECT run_id FROM pushes) AND id NOT IN (SELECT run_id FROM audit)`,
         )
         .run(c).changes;
-      return { cutoff: c, audit, presence, failures, negativeAnswers, pushes, runs };
+      return { cutoff: c, audit, presence, failures, negativeAnswers, pushes, runs, fetches };
     })
     .immediate();
 }
