@@ -11,6 +11,7 @@ import { sha256Hex } from '../sha256.js';
 import { keyPath } from './key-path.js';
 import { buildLists } from './lists.js';
 import { configSchema, type RawConfig } from './schema.js';
+import { buildServe } from './serve.js';
 import { buildTargets } from './targets.js';
 import type { Config, TargetTypeSpec } from './types.js';
 import { schemaWords } from './words.js';
@@ -128,6 +129,7 @@ function buildConfig(raw: RawConfig, file: string, data: unknown, types: readonl
     profiles: raw.profiles ?? [],
     lists,
     targets,
+    ...(raw.serve ? { serve: buildServe(raw.serve, dir, fail) } : {}),
     // Only a sync records the hash: computed when first asked for, it costs the other commands
     // neither the hashing nor loading node:crypto.
     get hash() {
