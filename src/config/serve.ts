@@ -1,5 +1,6 @@
 import { resolve as resolvePath } from 'node:path';
 import { parseAddress, type Address } from '../address.js';
+import { ConfigError } from '../errors.js';
 import type { RawConfig } from './schema.js';
 import type { ServeSettings } from './types.js';
 
@@ -44,4 +45,22 @@ export function buildServe(raw: NonNullable<RawConfig['serve']>, dir: string, fa
     clients,
     ...(raw.healthy_within !== undefined ? { healthyWithinMs: raw.healthy_within } : {}),
   };
+}
+
+/**
+ * /healthz of `serve` when `serve.healthy_within` does not say: twice the 5-minute interval of the
+ * timer `dnsfence systemd` writes by default. `watch` uses twice its --max-interval instead.
+ */
+export const DEFAULT_HEALTHY_WITHIN_MS = 10 * 60_000;
+
+/** The settings `serve` runs with: `serve:` of the configuration or the defaults, `--listen` over both. */
+export function serveSettings(configured: ServeSettings | undefined, listen?: string): ServeSettings {
+  const settings = configured ?? {
+    listen: parseListen(DEFAULT_LISTEN) as ServeSettings['listen'],
+    clients: [],
+  };
+  if (listen === undefined) return settings;
+  const parsed = parseListen(listen);
+  if (typeof parsed === 'string') throw new ConfigError(`--listen: ${parsed}`);
+  return { ...settings, listen: parsed };
 }

@@ -67,6 +67,19 @@ export function openDatabase(
   return db;
 }
 
+/**
+ * A number that changes when another connection has committed to the database since this one
+ * last asked: a long-running reader rereads only then.
+ */
+export function dataVersion(db: Db): number {
+  return db.pragma('data_version', { simple: true }) as number;
+}
+
+/** A read transaction on a connection: one state of the database for everything `work` reads. */
+export function readTransaction<T>(db: Db, work: () => T): T {
+  return db.transaction(work)();
+}
+
 /** A database in memory, gone when closed. */
 export function openMemoryDatabase(): Db {
   return new Database(':memory:', { nativeBinding: nativeBinding() });

@@ -1,0 +1,113 @@
+import { statSync } from 'node:fs';
+import type { Logger } from '../log.js';
+import { openDatabase, type Db } from '../store/db.js';
+import { recordFetches, type FetchRecord } from '../store/feeds.js';
+
+/** Records written per transaction: each holds the write lock for a few milliseconds at most. */
+const CHUNK = 1000;
+/** Records kept while the database cannot take them; beyond, the oldest go (and that is said). */
+const MAX_WAITING = 100_000;
+
+/**
+ * Every answered feed request, written to the database in short batches (every FLUSH_MS, a
+ * thousand rows per transaction) on a connection of its own that waits at most 50 ms for a lock:
+ * a sync committing its answers is never held up, and a poll never waits for the database. A
+ * record that cannot be written yet waits for the next batch; a fetch never fails because of it.
+ */
+export class FetchLog {
+  private queue: FetchRecord[] = [];
+  private conn: { db: Db; dev: number; ino: number } | undefined;
+  private fault: string | undefined;
+  private dropped = 0;
+  private readonly timer: NodeJS.Timeout;
+  private scheduled = false;
+
+  constructor(
+    private readonly path: string,
+    private readonly log: Logger,
+    flushMs = 1000,
+  ) {
+    this.timer = setInterval(() => this.flush(), flushMs);
+    this.timer.unref();
+  }
+
+  add(record: FetchRecord): void {
+    if (this.queue.length >= MAX_WAITING) {
+      this.queue.shift();
+      if (this.dropped++ === 0)
+        this.log.warn(
+          `serve: ${this.path}: ${MAX_WAITING} fetch records wait to be written; the oldest are dropped until it takes them again`,
+        );
+    }
+    this.queue.push(record);
+  }
+
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  /** Writes one chunk, and schedules the next one while records remain. */
+  flush(): void {
+    if (this.queue.length === 0) return;
+    try {
+      const conn = this.connection();
+      const chunk = this.queue.slice(0, CHUNK);
+      recordFetches(conn.db, chunk);
+      this.queue.splice(0, chunk.length);
+      this.recovered();
+    } catch (err) {
+      this.failed(err);
+      return;
+    }
+    if (this.queue.length > 0 && !this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.flush();
+      });
+    }
+  }
+
+  /** Writes what waits, as far as the database takes it, and lets go of the connection. */
+  close(): void {
+    clearInterval(this.timer);
+    for (let before = -1; this.queue.length > 0 && this.queue.length !== before;) {
+      before = this.queue.length;
+      this.flush();
+    }
+    this.conn?.db.close();
+    this.conn = undefined;
+  }
+
+  private connection(): NonNullable<FetchLog['conn']> {
+    const st = statSync(this.path);
+    if (this.conn && this.conn.dev === st.dev && this.conn.ino === st.ino) return this.conn;
+    this.conn?.db.close();
+    this.conn = undefined;
+    const db = openDatabase(this.path, { mustExist: true, busyTimeoutMs: 50 });
+    this.conn = { db, dev: st.dev, ino: st.ino };
+    return this.conn;
+  }
+
+  private failed(err: unknown): void {
+    const e = err as { code?: string; message?: string };
+    // A sync holding the write lock right now: the records wait for the next batch, unsaid.
+    if (e.code === 'SQLITE_BUSY') return;
+    this.conn?.db.close();
+    this.conn = undefined;
+    const message = e.message ?? String(err);
+    if (this.fault === message) return;
+    this.fault = message;
+    this.log.warn(
+      `serve: ${this.path}: fetch records cannot be written (${message}); ${this.queue.length} wait for the next try`,
+    );
+  }
+
+  private recovered(): void {
+    if (this.fault) this.log.info(`serve: ${this.path}: fetch records are written again`);
+    this.fault = undefined;
+    if (this.dropped > 0)
+      this.log.warn(`serve: ${this.dropped} fetch record(s) were dropped while they could not be written`);
+    this.dropped = 0;
+  }
+}
