@@ -62,7 +62,8 @@ export function feedConsumers(
         current: r.held_etag === null || now === undefined ? null : r.held_etag === now,
         intervalMs,
         stopped:
-          intervalMs !== null && Date.parse(until) - Date.parse(r.last_at) > STOPPED_AFTER_INTERVALS * intervalMs,
+          intervalMs !== null &&
+          Date.parse(until) - Date.parse(r.last_at) > STOPPED_AFTER_INTERVALS * intervalMs,
       };
     });
 }
@@ -79,6 +80,7 @@ export function heldVersion(c: FeedConsumer): string {
 
 /** `polls every 5m` / `last fetch 2 h ago, STOPPED (polled every 5m)`. */
 export function pollingState(c: FeedConsumer, format: (ms: number) => string): string {
-  const every = c.intervalMs === null ? 'too few fetches to know its interval' : `polls every ${format(c.intervalMs)}`;
+  const every =
+    c.intervalMs === null ? 'too few fetches to know its interval' : `polls every ${format(c.intervalMs)}`;
   return c.stopped ? `STOPPED (${every}; nothing since ${c.last})` : every;
 }

@@ -1,5 +1,17 @@
+import { formatDuration } from '../time.js';
+import { consumerName, heldVersion, pollingState } from './feeds.js';
 import type { ReportModel, ReportRow } from './model.js';
-import { LISTS_TITLE, listHeading, NO_CHANGES, shortTime, shownNames, summaryItems } from './summary.js';
+import {
+  FEEDS_TITLE,
+  LISTS_TITLE,
+  listHeading,
+  NO_CHANGES,
+  NO_FEEDS,
+  shortTime,
+  shownNames,
+  showsFeeds,
+  summaryItems,
+} from './summary.js';
 
 /** Markdown: the same summary and tables as the text form, for tickets and wikis. */
 export function renderMarkdown(model: ReportModel): string {
@@ -41,6 +53,19 @@ export function renderMarkdown(model: ReportModel): string {
           `| ${cell(c.target)} | ${cell(c.list)} | ${a.address} | ${cell(shownNames(a))} | ${a.since} |`,
         );
     }
+  }
+  if (!showsFeeds(model)) return `${out.join('\n')}\n`;
+  out.push('', `## ${FEEDS_TITLE}`, '');
+  if (model.feeds.consumers.length === 0) out.push(NO_FEEDS);
+  else {
+    out.push(
+      '| consumer | feed | holds (ETag) | last fetch (UTC) | answer | polling |',
+      '| --- | --- | --- | --- | --- | --- |',
+    );
+    for (const c of model.feeds.consumers)
+      out.push(
+        `| ${cell(consumerName(c))} | ${cell(`${c.target}/${c.file}`)} | ${cell(heldVersion(c))} | ${c.last} | ${c.lastStatus} | ${c.stopped ? `**${cell(pollingState(c, formatDuration))}**` : cell(pollingState(c, formatDuration))} |`,
+      );
   }
   return `${out.join('\n')}\n`;
 }
@@ -131,9 +156,12 @@ function summaryTable(model: ReportModel): string {
   const rows = summaryItems(model, 'full').map((i) => {
     const label = `${i.label[0]!.toUpperCase()}${i.label.slice(1)}`;
     // The verdict word stands out; the rest of the line is the same text as in the other formats.
-    const value = i.status
-      ? `${status[i.status]}${esc(i.value.replace(/^(verified|BROKEN)/, ''))}`
-      : esc(i.value);
+    const value =
+      i.status && /^(verified|BROKEN)/.test(i.value)
+        ? `${status[i.status]}${esc(i.value.replace(/^(verified|BROKEN)/, ''))}`
+        : i.status === 'bad'
+          ? `<span class="bad">${esc(i.value)}</span>`
+          : esc(i.value);
     return `<tr><td>${esc(label)}</td><td class="w">${value}</td></tr>`;
   });
   return `<table class="summary">\n${rows.join('\n')}\n</table>`;
@@ -159,6 +187,15 @@ function listsTable(model: ReportModel): string {
       return `<h3>${esc(listHeading(c))}</h3>${rows.length === 0 ? '' : `\n<table class="lists"><thead><tr><th>Address</th><th>Names</th><th>Since (UTC)</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`}`;
     })
     .join('\n');
+}
+
+function feedsTable(model: ReportModel): string {
+  if (model.feeds.consumers.length === 0) return `<p>${NO_FEEDS}</p>`;
+  const rows = model.feeds.consumers.map(
+    (c) =>
+      `<tr><td>${breakable(consumerName(c))}</td><td>${breakable(`${c.target}/${c.file}`)}</td><td class="w">${esc(heldVersion(c))}</td><td>${esc(shortTime(c.last))} (${c.lastStatus})</td><td${c.stopped ? ' class="bad"' : ''}>${esc(pollingState(c, formatDuration))}</td></tr>`,
+  );
+  return `<table class="feeds"><thead><tr><th>Consumer</th><th>Feed</th><th>Holds (ETag)</th><th>Last fetch (UTC)</th><th>Polling</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
 }
 
 /**
@@ -190,6 +227,6 @@ ${timelines(model)}
 ${changesTable(model)}
 <h2>${LISTS_TITLE}</h2>
 ${listsTable(model)}
-</body></html>
+${showsFeeds(model) ? `<h2>${FEEDS_TITLE}</h2>\n${feedsTable(model)}\n` : ''}</body></html>
 `;
 }

@@ -1,3 +1,4 @@
+import { consumerName } from './feeds.js';
 import type { ConfigSpan, ListContent, ReportModel, ReportRow } from './model.js';
 
 /** One line of the report's summary, worded once for every format that shows a summary. */
@@ -47,6 +48,7 @@ export function summaryItems(model: ReportModel, hashes: 'full' | 'short'): Summ
     { label: 'names failed', value: joined(s.namesFailed) },
     { label: 'names without address', value: joined(s.namesWithoutAddress) },
     { label: 'targets failed', value: joined(s.targetsFailed) },
+    ...(showsFeeds(model) ? [feedsItem(model)] : []),
     {
       label: 'audit chain',
       value: `${s.chain.verified ? 'verified' : `BROKEN: ${s.chain.problem ?? ''}`} (${s.chain.entries} entries, head ${hash(s.chain.head)})`,
@@ -64,3 +66,25 @@ export function listHeading(c: ListContent): string {
 }
 
 export const LISTS_TITLE = 'Lists now, as the audit log records them';
+
+/** `3 consumers, 1 stopped: 192.0.2.10 (user fw1) on feeds/web.txt`: said only when feeds were fetched. */
+function feedsItem(model: ReportModel): SummaryItem {
+  const stopped = model.feeds.consumers.filter((c) => c.stopped);
+  const n = model.feeds.consumers.length;
+  return {
+    label: 'feed consumers',
+    value:
+      `${n} consumer${n === 1 ? '' : 's'}` +
+      (stopped.length > 0
+        ? `, ${stopped.length} STOPPED: ${stopped.map((c) => `${consumerName(c)} on ${c.target}/${c.file}`).join(', ')}`
+        : ', none stopped'),
+    ...(stopped.length > 0 ? { status: 'bad' as const } : {}),
+  };
+}
+
+export const FEEDS_TITLE = 'Feed consumers: who fetched which version last';
+export const NO_FEEDS = 'No feed was fetched in this period.';
+
+/** A report says who polls feeds when it covers a feed target, or someone fetched one. */
+export const showsFeeds = (model: ReportModel) =>
+  model.feeds.targets.length > 0 || model.feeds.consumers.length > 0;
