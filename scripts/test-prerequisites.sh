@@ -13,6 +13,7 @@ unshare   util-linux  private mount namespaces for the storage faults
 sqlite3   sqlite3     editing a database behind the audit log, as an adversary would
 openssl   openssl     self-signed certificates for the HTTPS fakes
 chromium  chromium    the HTML report, checked in a real browser
+curl      curl        polling the feeds of serve as a firewall polls them
 '
 
 # nft and ip live in /usr/sbin, which is not on an ordinary user's PATH.
