@@ -8,7 +8,9 @@ import type { ZoneServer } from '../src/demo/dns-server.js';
 import { ConfigError } from '../src/errors.js';
 import { feedFiles } from '../src/model/feed.js';
 import { openDatabase, type Db } from '../src/store/db.js';
-import { allFeedContent } from '../src/store/feeds.js';
+import { allFeedContent, recordFetches, type FetchRecord } from '../src/store/feeds.js';
+import { prune } from '../src/store/prune.js';
+import { feedConsumers } from '../src/report/feeds.js';
 import { migrate } from '../src/store/migrate.js';
 import { runSync } from '../src/sync/engine.js';
 import { syncLines } from '../src/sync/lines.js';
@@ -201,5 +203,64 @@ describe('the files of a feed list', () => {
     expect(new Set(files.map((f) => f.etag)).size).toBe(3);
     expect(feedFiles('web', '')[2]).toMatchObject({ body: '', addresses: 0 });
     expect(feedFiles('x', 'a\n')[0]?.etag).toBe(feedFiles('y', 'a\n')[0]?.etag);
+  });
+});
+
+describe('feed consumers, as the report sees them', () => {
+  const at = (min: number) => new Date(Date.parse('2026-11-01T00:00:00Z') + min * 60_000).toISOString();
+  const fetch = (min: number, over: Partial<FetchRecord> = {}): FetchRecord => ({
+    at: at(min),
+    client: '192.0.2.10',
+    user: 'pa-fw1',
+    target: 'feeds',
+    list: 'web',
+    file: 'web.txt',
+    etag: '"old"',
+    status: 200,
+    ...over,
+  });
+
+  it('a consumer that stays away for more than three of its usual intervals has stopped', async () => {
+    const config = configure();
+    await sync(config);
+    const current = feedFiles('web', published().get('feeds/web')!.addresses)[0]!.etag;
+    recordFetches(db, [
+      // Every 5 minutes, then nothing: at minute 30 it is 15 minutes late, at 31 more than that.
+      ...[0, 5, 10, 15].map((m) => fetch(m)),
+      // Another polls every 5 minutes and holds the current version.
+      ...[0, 5, 10, 15, 20, 25, 30].map((m) =>
+        fetch(m, { client: '198.51.100.20', user: 'forti', etag: current }),
+      ),
+      // One that fails authentication keeps what it had.
+      fetch(1, { client: '203.0.113.5', user: null }),
+      fetch(6, { client: '203.0.113.5', user: null, etag: null, status: 401 }),
+    ]);
+    const consumers = (until: number) =>
+      new Map(feedConsumers(db, at(-60), at(until)).map((c) => [c.client, c]));
+    expect(consumers(30).get('192.0.2.10')).toMatchObject({
+      stopped: false,
+      intervalMs: 300_000,
+      current: false,
+    });
+    expect(consumers(31).get('192.0.2.10')).toMatchObject({ stopped: true, holds: '"old"', fetches: 4 });
+    expect(consumers(31).get('198.51.100.20')).toMatchObject({
+      stopped: false,
+      current: true,
+      user: 'forti',
+    });
+    expect(consumers(31).get('203.0.113.5')).toMatchObject({
+      lastStatus: 401,
+      holds: '"old"',
+      intervalMs: null,
+      stopped: false,
+    });
+  });
+
+  it('db prune removes fetch records older than its cutoff', async () => {
+    configure();
+    recordFetches(db, [fetch(0), fetch(60 * 24 * 10)]);
+    const result = prune(db, new Date(at(60 * 24)), new Date(at(60 * 24 * 11)));
+    expect(result.fetches).toBe(1);
+    expect(db.prepare('SELECT at FROM feed_fetches').pluck().all()).toEqual([at(60 * 24 * 10)]);
   });
 });

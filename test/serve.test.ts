@@ -287,18 +287,26 @@ describe('serve: who may fetch', () => {
 });
 
 describe('serve: faults of dnsfence never cost a poller its list', () => {
-  it('a configured list never published is 503 with Retry-After, not an empty list', async () => {
+  it('a configured list never published is 503 with Retry-After, not an empty list; SIGHUP reads the configuration again', async () => {
     configure();
     await run('sync');
+    await serve('serve');
+    expect((await poll('/feeds/feeds/later.txt')).status).toBe(404);
     configure(
       '',
       '  web:\n    names: [www.example.com, api.example.com]\n  later:\n    static: [192.0.2.99]\n',
     );
-    await serve('serve');
+    serving?.signal('SIGHUP');
+    await serving?.line(/serve: reloaded: .*\/feeds\/feeds\/later\.txt/);
     const r = await poll('/feeds/feeds/later.txt');
     expect(r.status).toBe(503);
     expect(r.headers['retry-after']).toBe('60');
     expect(r.body).not.toMatch(/^\d/m);
+    await run('sync');
+    let published: Response = r;
+    for (const deadline = Date.now() + 5000; published.status !== 200 && Date.now() < deadline;)
+      published = await poll('/feeds/feeds/later.txt');
+    expect(published.body).toBe('192.0.2.99\n');
   });
 
   it('keeps answering while a sync holds the lock and writes, and while another connection holds the write lock', async () => {

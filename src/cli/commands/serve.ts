@@ -4,6 +4,7 @@ import { loadConfigFile } from '../../config/load.js';
 import { DEFAULT_HEALTHY_WITHIN_MS, DEFAULT_LISTEN, serveSettings } from '../../config/serve.js';
 import type { Config } from '../../config/types.js';
 import { ExitCode } from '../../errors.js';
+import type { FeedServer } from '../../serve/server.js';
 import { action, type Context } from '../context.js';
 
 export function registerServe(program: Command): void {
@@ -18,15 +19,10 @@ export function registerServe(program: Command): void {
         async (ctx, opts: { listen?: string }) => {
           const config = ctx.loadConfig();
           const settings = serveSettings(config.serve, opts.listen);
-          const { FeedServer } = await import('../../serve/server.js');
-          const server = await FeedServer.start({
-            config,
-            settings,
-            healthyWithinMs: DEFAULT_HEALTHY_WITHIN_MS,
-            log: ctx.log,
-            clock: ctx.clock,
-          });
-          await new Promise<void>((resolve) => {
+          const { FeedServer: Server } = await import('../../serve/server.js');
+          let server: FeedServer | undefined;
+          // Signals are heard from the start: a SIGHUP before the server listens must not end it.
+          const stopped = new Promise<void>((resolve) => {
             const stop = (signal: string) => {
               ctx.log.info(`serve: ${signal}: stopping`);
               process.off('SIGTERM', onTerm);
@@ -37,13 +33,21 @@ export function registerServe(program: Command): void {
             const onTerm = () => stop('SIGTERM');
             const onInt = () => stop('SIGINT');
             const onHup = () => {
-              const next = reloadConfig(ctx);
-              if (next) server.reload(next);
+              const next = server && reloadConfig(ctx);
+              if (next) server?.reload(next);
             };
             process.on('SIGTERM', onTerm);
             process.on('SIGINT', onInt);
             process.on('SIGHUP', onHup);
           });
+          server = await Server.start({
+            config,
+            settings,
+            healthyWithinMs: DEFAULT_HEALTHY_WITHIN_MS,
+            log: ctx.log,
+            clock: ctx.clock,
+          });
+          await stopped;
           await server.close();
           return ExitCode.ok;
         },
