@@ -45,8 +45,7 @@ export function openDatabase(
   }
   let db: Db;
   try {
-    if (!options.readonly && !options.mustExist && !existsSync(path))
-      closeSync(openSync(path, 'wx', 0o600));
+    if (!options.readonly && !options.mustExist && !existsSync(path)) closeSync(openSync(path, 'wx', 0o600));
     db = new Database(path, {
       readonly: options.readonly ?? false,
       fileMustExist: true,

@@ -96,7 +96,10 @@ export function feedConsumersIn(db: Db, since: string, until: string): ConsumerR
      WHERE target = ? AND file = ? AND client = ? AND user IS ? AND at <= ? AND status IN (200, 304)`,
   );
   return seen.map((r) => {
-    const h = held.get(r.target, r.file, r.client, r.user, until) as { at: string | null; etag: string | null };
+    const h = held.get(r.target, r.file, r.client, r.user, until) as {
+      at: string | null;
+      etag: string | null;
+    };
     return { ...r, held_at: h.at, held_etag: h.at ? h.etag : null };
   });
 }

@@ -104,7 +104,6 @@ export function lastRun(db: Db): RunRow | undefined {
 
 /** The run that finished last (whatever its outcome): what /healthz judges by. */
 export function lastFinishedRun(db: Db): RunRow | undefined {
-  return db
-    .prepare('SELECT * FROM runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1')
-    .get() as RunRow | undefined;
+  return db.prepare('SELECT * FROM runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1').get() as
+    RunRow | undefined;
 }

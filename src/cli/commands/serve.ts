@@ -20,35 +20,39 @@ export function registerServe(program: Command): void {
           const config = ctx.loadConfig();
           const settings = serveSettings(config.serve, opts.listen);
           const { FeedServer: Server } = await import('../../serve/server.js');
-          let server: FeedServer | undefined;
+          const running: { server?: FeedServer } = {};
+          let stop = (_signal: string) => {};
           // Signals are heard from the start: a SIGHUP before the server listens must not end it.
           const stopped = new Promise<void>((resolve) => {
-            const stop = (signal: string) => {
+            stop = (signal: string) => {
               ctx.log.info(`serve: ${signal}: stopping`);
-              process.off('SIGTERM', onTerm);
-              process.off('SIGINT', onInt);
-              process.off('SIGHUP', onHup);
               resolve();
             };
-            const onTerm = () => stop('SIGTERM');
-            const onInt = () => stop('SIGINT');
-            const onHup = () => {
-              const next = server && reloadConfig(ctx);
-              if (next) server?.reload(next);
-            };
-            process.on('SIGTERM', onTerm);
-            process.on('SIGINT', onInt);
-            process.on('SIGHUP', onHup);
           });
-          server = await Server.start({
-            config,
-            settings,
-            healthyWithinMs: DEFAULT_HEALTHY_WITHIN_MS,
-            log: ctx.log,
-            clock: ctx.clock,
-          });
-          await stopped;
-          await server.close();
+          const onTerm = () => stop('SIGTERM');
+          const onInt = () => stop('SIGINT');
+          const onHup = () => {
+            const next = running.server && reloadConfig(ctx);
+            if (next) running.server?.reload(next);
+          };
+          process.on('SIGTERM', onTerm);
+          process.on('SIGINT', onInt);
+          process.on('SIGHUP', onHup);
+          try {
+            running.server = await Server.start({
+              config,
+              settings,
+              healthyWithinMs: DEFAULT_HEALTHY_WITHIN_MS,
+              log: ctx.log,
+              clock: ctx.clock,
+            });
+            await stopped;
+          } finally {
+            process.off('SIGTERM', onTerm);
+            process.off('SIGINT', onInt);
+            process.off('SIGHUP', onHup);
+            await running.server?.close();
+          }
           return ExitCode.ok;
         },
         { jsonLogs: true },
