@@ -253,7 +253,9 @@ describe('feed consumers, as the report sees them', () => {
       holds: '"old"',
       intervalMs: null,
       stopped: false,
+      refused: true,
     });
+    expect(consumers(31).get('198.51.100.20')?.refused).toBe(false);
   });
 
   it('db prune removes fetch records older than its cutoff', async () => {

@@ -484,7 +484,9 @@ describe('serve: fetches, metrics, health', () => {
       }),
     ]);
     const text = (await run('report')).stdout;
-    expect(text).toMatch(/feed consumers +3 consumers, none stopped/);
+    expect(text).toMatch(
+      /feed consumers +3 consumers, 1 REFUSED at the last fetch: 127\.0\.0\.1 on feeds\/web\.txt/,
+    );
     expect(text).toMatch(/127\.0\.0\.1 \(user pa-fw1\) +feeds\/web\.txt +"[0-9a-f]{32}" \(current\)/);
     expect((await run('report', '--format', 'md')).stdout).toMatch(
       /\| 127\.0\.0\.1 \(user forti\) \| feeds\/web\.v4\.txt \| "[0-9a-f]{32}" \(current\) \|/,

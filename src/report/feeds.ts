@@ -29,6 +29,11 @@ export interface FeedConsumer {
   current: boolean | null;
   intervalMs: number | null;
   stopped: boolean;
+  /**
+   * Its last request was refused (401, 403): a Palo Alto firewall whose fetch fails authentication
+   * stops enforcing the list, so this is said as loudly as a stop.
+   */
+  refused: boolean;
 }
 
 /** Every consumer of a feed in the period; `until` is when a stop is judged. */
@@ -64,6 +69,7 @@ export function feedConsumers(
         stopped:
           intervalMs !== null &&
           Date.parse(until) - Date.parse(r.last_at) > STOPPED_AFTER_INTERVALS * intervalMs,
+        refused: r.last_status === 401 || r.last_status === 403,
       };
     });
 }

@@ -64,7 +64,7 @@ export function renderMarkdown(model: ReportModel): string {
     );
     for (const c of model.feeds.consumers)
       out.push(
-        `| ${cell(consumerName(c))} | ${cell(`${c.target}/${c.file}`)} | ${cell(heldVersion(c))} | ${c.last} | ${c.lastStatus} | ${c.stopped ? `**${cell(pollingState(c, formatDuration))}**` : cell(pollingState(c, formatDuration))} |`,
+        `| ${cell(consumerName(c))} | ${cell(`${c.target}/${c.file}`)} | ${cell(heldVersion(c))} | ${c.last} | ${c.lastStatus} | ${c.stopped || c.refused ? `**${cell(pollingState(c, formatDuration))}**` : cell(pollingState(c, formatDuration))} |`,
       );
   }
   return `${out.join('\n')}\n`;
@@ -193,7 +193,7 @@ function feedsTable(model: ReportModel): string {
   if (model.feeds.consumers.length === 0) return `<p>${NO_FEEDS}</p>`;
   const rows = model.feeds.consumers.map(
     (c) =>
-      `<tr><td>${breakable(consumerName(c))}</td><td>${breakable(`${c.target}/${c.file}`)}</td><td class="w">${esc(heldVersion(c))}</td><td>${esc(shortTime(c.last))} (${c.lastStatus})</td><td${c.stopped ? ' class="bad"' : ''}>${esc(pollingState(c, formatDuration))}</td></tr>`,
+      `<tr><td>${breakable(consumerName(c))}</td><td>${breakable(`${c.target}/${c.file}`)}</td><td class="w">${esc(heldVersion(c))}</td><td>${esc(shortTime(c.last))} (${c.lastStatus})</td><td${c.stopped || c.refused ? ' class="bad"' : ''}>${esc(pollingState(c, formatDuration))}</td></tr>`,
   );
   return `<table class="feeds"><thead><tr><th>Consumer</th><th>Feed</th><th>Holds (ETag)</th><th>Last fetch (UTC)</th><th>Polling</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
 }

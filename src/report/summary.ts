@@ -67,18 +67,21 @@ export function listHeading(c: ListContent): string {
 
 export const LISTS_TITLE = 'Lists now, as the audit log records them';
 
-/** `3 consumers, 1 stopped: 192.0.2.10 (user fw1) on feeds/web.txt`: said only when feeds were fetched. */
+/** `3 consumers, 1 STOPPED: 192.0.2.10 (user fw1) on feeds/web.txt`: said when feeds are in the report. */
 function feedsItem(model: ReportModel): SummaryItem {
-  const stopped = model.feeds.consumers.filter((c) => c.stopped);
-  const n = model.feeds.consumers.length;
+  const { consumers } = model.feeds;
+  const named = (cs: typeof consumers) =>
+    cs.map((c) => `${consumerName(c)} on ${c.target}/${c.file}`).join(', ');
+  const stopped = consumers.filter((c) => c.stopped);
+  const refused = consumers.filter((c) => c.refused);
+  const parts = [`${consumers.length} consumer${consumers.length === 1 ? '' : 's'}`];
+  if (stopped.length > 0) parts.push(`${stopped.length} STOPPED: ${named(stopped)}`);
+  if (refused.length > 0) parts.push(`${refused.length} REFUSED at the last fetch: ${named(refused)}`);
+  if (stopped.length + refused.length === 0) parts.push('none stopped');
   return {
     label: 'feed consumers',
-    value:
-      `${n} consumer${n === 1 ? '' : 's'}` +
-      (stopped.length > 0
-        ? `, ${stopped.length} STOPPED: ${stopped.map((c) => `${consumerName(c)} on ${c.target}/${c.file}`).join(', ')}`
-        : ', none stopped'),
-    ...(stopped.length > 0 ? { status: 'bad' as const } : {}),
+    value: parts.join(', '),
+    ...(stopped.length + refused.length > 0 ? { status: 'bad' as const } : {}),
   };
 }
 

@@ -134,7 +134,7 @@ function consumers(model: PageModel): string {
       esc(`${c.target}/${c.file}`),
       `<code>${esc(heldVersion(c))}</code>`,
       `${time(c.last)} (${c.lastStatus})`,
-      `<span class="${c.stopped ? 'bad' : ''}">${esc(pollingState(c, formatDuration))}</span>`,
+      `<span class="${c.stopped || c.refused ? 'bad' : ''}">${esc(pollingState(c, formatDuration))}</span>`,
     ]),
     'No firewall has fetched a feed in the last 7 days.',
   );

@@ -79,6 +79,14 @@ export function readTransaction<T>(db: Db, work: () => T): T {
   return db.transaction(work)();
 }
 
+/**
+ * Commits on this connection are not flushed to disk one by one (WAL mode): a crash of the process
+ * loses none of them, a power loss the last few. For records that are not the audit log.
+ */
+export function relaxDurability(db: Db): void {
+  db.pragma('synchronous = NORMAL');
+}
+
 /** A database in memory, gone when closed. */
 export function openMemoryDatabase(): Db {
   return new Database(':memory:', { nativeBinding: nativeBinding() });
