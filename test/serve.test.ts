@@ -436,7 +436,7 @@ describe('serve: fetches, metrics, health', () => {
       'sqlite3',
       [
         join(dir.path, 'dnsfence.db'),
-        'SELECT client, user, target, list, file, etag, status FROM feed_fetches ORDER BY id',
+        'SELECT client, user, target, list, file, etag, status FROM feed_fetches ORDER BY at, id',
       ],
       { encoding: 'utf8' },
     ).trim();

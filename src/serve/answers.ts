@@ -16,7 +16,9 @@ import type { Users } from './users.js';
 /** What a request is answered with. */
 export interface Answer {
   status: number;
-  headers?: Record<string, string>;
+  headers?: Readonly<Record<string, string>>;
+  /** The headers are all there are, Content-Length included: sent as they are. */
+  complete?: true;
   body?: string | Buffer;
   /** The version of a feed file the client was sent or told it holds. */
   etag?: string;

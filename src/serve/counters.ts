@@ -1,5 +1,5 @@
-import { metricWriter, timestampSeconds } from '../report/metrics.js';
-import type { FetchRecord } from '../store/feeds.js';
+import { metricWriter } from '../report/metrics.js';
+import type { Fetch } from './fetch-log.js';
 
 /**
  * Feed fetches counted since serve started, for /metrics: per file and answer, and per consumer
@@ -10,10 +10,10 @@ export class FeedCounters {
   private readonly byStatus = new Map<string, { target: string; file: string; status: string; n: number }>();
   private readonly byConsumer = new Map<
     string,
-    { target: string; file: string; client: string; user: string; n: number; last: string }
+    { target: string; file: string; client: string; user: string; n: number; last: number }
   >();
 
-  count(f: FetchRecord): void {
+  count(f: Fetch, at: number): void {
     const key = `${f.target}\u0000${f.file}\u0000${f.status}`;
     const s = this.byStatus.get(key);
     if (s) s.n += 1;
@@ -23,7 +23,7 @@ export class FeedCounters {
     const c = this.byConsumer.get(ckey);
     if (c) {
       c.n += 1;
-      c.last = f.at;
+      c.last = at;
     } else
       this.byConsumer.set(ckey, {
         target: f.target,
@@ -31,7 +31,7 @@ export class FeedCounters {
         client: f.client,
         user: f.user ?? '',
         n: 1,
-        last: f.at,
+        last: at,
       });
   }
 
@@ -57,7 +57,7 @@ export class FeedCounters {
       'When each client last fetched a feed file (200 or 304).',
       consumers.map((c) => [
         { target: c.target, file: c.file, client: c.client, user: c.user },
-        timestampSeconds(c.last),
+        (c.last / 1000).toFixed(3),
       ]),
     );
     return `${out.join('\n')}\n`;

@@ -45,17 +45,7 @@ export function feedAnswer(req: IncomingMessage, route: FeedRoute, published: Pu
       headers: { 'Retry-After': '60', 'Content-Type': 'text/plain; charset=utf-8' },
       body: `${route.path} is not published yet: the next sync publishes it\n`,
     };
-  const headers = {
-    ETag: file.etag,
-    'Last-Modified': file.lastModifiedText,
-    // Every poll asks again; the ETag makes an unchanged list cost a 304.
-    'Cache-Control': 'no-cache',
-  };
-  if (notModified(req, file.etag, file.lastModified)) return { status: 304, headers, etag: file.etag };
-  return {
-    status: 200,
-    headers: { ...headers, 'Content-Type': 'text/plain; charset=utf-8' },
-    body: file.body,
-    etag: file.etag,
-  };
+  if (notModified(req, file.etag, file.lastModified))
+    return { status: 304, headers: file.notModifiedHeaders, complete: true, etag: file.etag };
+  return { status: 200, headers: file.okHeaders, complete: true, body: file.body, etag: file.etag };
 }

@@ -8,8 +8,10 @@ export interface PublishedFile {
   etag: string;
   /** The push that made the content; `Last-Modified`, to the second as HTTP dates are. */
   lastModified: Date;
-  lastModifiedText: string;
   addresses: number;
+  /** The headers of a 200 and of a 304, complete, made once: a poll allocates none. */
+  okHeaders: Readonly<Record<string, string>>;
+  notModifiedHeaders: Readonly<Record<string, string>>;
 }
 
 /** How often a request may make serve ask the database whether a push changed anything. */
@@ -61,14 +63,28 @@ export class Published {
       if (known && known.addresses === row.addresses && known.published_at === row.published_at) continue;
       this.content.set(key, row);
       const lastModified = new Date(Math.floor(Date.parse(row.published_at) / 1000) * 1000);
-      for (const f of feedFiles(row.list, row.addresses))
+      for (const f of feedFiles(row.list, row.addresses)) {
+        const body = Buffer.from(f.body);
+        const validators = {
+          'X-Content-Type-Options': 'nosniff',
+          ETag: f.etag,
+          'Last-Modified': lastModified.toUTCString(),
+          // Every poll asks again; the ETag makes an unchanged list cost a 304.
+          'Cache-Control': 'no-cache',
+        };
         files.set(`${row.target}/${f.file}`, {
-          body: Buffer.from(f.body),
+          body,
           etag: f.etag,
           lastModified,
-          lastModifiedText: lastModified.toUTCString(),
           addresses: f.addresses,
+          okHeaders: Object.freeze({
+            ...validators,
+            'Content-Type': 'text/plain; charset=utf-8',
+            'Content-Length': String(body.length),
+          }),
+          notModifiedHeaders: Object.freeze(validators),
         });
+      }
     }
     this.files = files;
   }

@@ -183,27 +183,31 @@ export class FeedServer {
       if (path === '/healthz') return healthAnswer(ctx);
       return { status: 404, body: 'not found\n' };
     })();
-    res.writeHead(answer.status, {
-      'X-Content-Type-Options': 'nosniff',
-      ...(answer.body !== undefined ? { 'Content-Length': Buffer.byteLength(answer.body) } : {}),
-      ...answer.headers,
-    });
+    res.writeHead(
+      answer.status,
+      answer.complete
+        ? answer.headers
+        : {
+            'X-Content-Type-Options': 'nosniff',
+            ...(answer.body !== undefined ? { 'Content-Length': Buffer.byteLength(answer.body) } : {}),
+            ...answer.headers,
+          },
+    );
     res.end(req.method === 'HEAD' ? undefined : answer.body);
     if (feed) {
       // A HEAD learns the version but takes nothing away: it holds none.
-      const etag = req.method === 'GET' ? (answer.etag ?? null) : null;
-      const record = {
-        at: clock().toISOString(),
+      const fetch = {
         client,
         user,
         target: feed.target,
         list: feed.list,
         file: feed.file,
-        etag,
+        etag: req.method === 'GET' ? (answer.etag ?? null) : null,
         status: answer.status,
       };
-      this.fetches.add(record);
-      this.counters.count(record);
+      const at = clock().getTime();
+      this.fetches.add(fetch, at);
+      this.counters.count(fetch, at);
     }
     this.options.log.debug(
       `serve: ${req.method} ${path} ${answer.status} ${client}${user ? ` ${user}` : ''}`,
