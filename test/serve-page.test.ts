@@ -220,3 +220,39 @@ describe('the status page in a browser', () => {
       await page.context().close();
     });
 });
+
+describe('serve, in process', () => {
+  it('a fault in answering one request is a 500 and a log line, and serve goes on answering', async () => {
+    const errors: string[] = [];
+    const own = await FeedServer.start({
+      config,
+      settings: serveSettings(config.serve),
+      healthyWithinMs: 600_000,
+      log: { ...silentLogger, error: (m) => errors.push(m) },
+      clock: () => new Date(),
+    });
+    const get = (path: string) =>
+      new Promise<number>((resolve, reject) =>
+        http
+          .get(`${own.url}${path}`, { auth: `auditor:${SECRET}` }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          })
+          .on('error', reject),
+      );
+    try {
+      // A defect stands in for any: the feed files cannot be looked up.
+      const published = (own as unknown as { published: { get(): unknown } }).published;
+      const real = published.get.bind(published);
+      published.get = () => {
+        throw new Error('a defect');
+      };
+      expect(await get('/feeds/feeds_for_the_firewalls/partner_api_with_a_long_nm.txt')).toBe(500);
+      expect(errors).toEqual(['serve: internal error: a defect']);
+      published.get = real;
+      expect(await get('/feeds/feeds_for_the_firewalls/partner_api_with_a_long_nm.txt')).toBe(200);
+    } finally {
+      await own.close();
+    }
+  });
+});

@@ -379,6 +379,23 @@ describe('serve: faults of dnsfence never cost a poller its list', () => {
   });
 });
 
+describe('check with serve:', () => {
+  it('reads the users file and the certificate as serve would, and says where it listens', async () => {
+    const file = configure();
+    const ok = await run('check', '--offline');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(
+      /^ok {4}serve: listens on 127\.0\.0\.1:0, HTTPS with \S+cert\.pem, 2 user\(s\), any client$/m,
+    );
+    writeFileSync(file, readFileSync(file, 'utf8').replace('feed-users', 'missing-users'));
+    const missing = await run('check', '--offline');
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toMatch(
+      /^FAIL {2}serve: serve\.users_file: cannot read \S+missing-users: no such file or directory \(ENOENT\)$/m,
+    );
+  });
+});
+
 describe('serve: TLS', () => {
   it('presents the certificate of cert_file, and a new one after SIGHUP', async () => {
     configure();

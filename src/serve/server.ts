@@ -84,11 +84,7 @@ export class FeedServer {
       });
       server.listen({ host, port }, () => resolve());
     });
-    if (!tls && !isLoopback(host))
-      log.warn(
-        `serve: plain HTTP on ${host}:${port}: ${WHAT} and any credentials cross the network unencrypted; configure serve.tls`,
-      );
-    if (!state.users) log.warn(`serve: no serve.users_file: anyone who can connect reads ${WHAT}`);
+    for (const w of exposure(settings, state.users)) log.warn(w);
     log.info(
       `serve: answering on ${self.url}: ${describeRoutes(state.routes)}, / (status page), /metrics, /healthz`,
     );
@@ -148,13 +144,23 @@ export class FeedServer {
     this.reader.close();
   }
 
+  /** A fault in answering one request is that request's 500 and a log line, never the end of serve. */
+  private guarded(answer: () => Answer): Answer {
+    try {
+      return answer();
+    } catch (err) {
+      this.options.log.error(`serve: internal error: ${(err as Error).message}`);
+      return { status: 500, body: 'internal error\n' };
+    }
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const { clock } = this.options;
     const client = clientAddress(req.socket.remoteAddress);
     const path = pathOf(req.url);
     const feed = path.startsWith('/feeds/') ? (this.state.routes.get(path) ?? unknownFeed(path)) : undefined;
     let user: string | null = null;
-    const answer = ((): Answer => {
+    const answer = this.guarded((): Answer => {
       if (req.method !== 'GET' && req.method !== 'HEAD')
         return { status: 405, headers: { Allow: 'GET, HEAD' }, body: 'only GET and HEAD\n' };
       // Who may connect is decided before anything else, credentials included.
@@ -182,7 +188,7 @@ export class FeedServer {
       if (path === '/metrics') return metricsAnswer(ctx, this.counters);
       if (path === '/healthz') return healthAnswer(ctx);
       return { status: 404, body: 'not found\n' };
-    })();
+    });
     res.writeHead(
       answer.status,
       answer.complete
@@ -213,6 +219,40 @@ export class FeedServer {
       `serve: ${req.method} ${path} ${answer.status} ${client}${user ? ` ${user}` : ''}`,
     );
   }
+}
+
+/**
+ * What `check` says of `serve:`: where it listens and what it reads, after reading the users file
+ * and the certificate as serve would. Throws the ConfigError serve would stop with.
+ */
+export function describeServe(settings: ServeSettings): { line: string; warnings: string[] } {
+  const users = settings.usersFile ? Users.read(settings.usersFile) : undefined;
+  if (settings.tls) readTls(settings.tls);
+  const { host, port } = settings.listen;
+  const warnings = users?.warning ? [users.warning] : [];
+  if (!users) warnings.push(`serve: no serve.users_file: anyone who can connect reads ${WHAT}`);
+  if (!settings.tls && !isLoopback(host))
+    warnings.push(
+      `serve: plain HTTP on ${host}:${port}: ${WHAT} and any credentials cross the network unencrypted`,
+    );
+  return {
+    line:
+      `listens on ${host}:${port}, ${settings.tls ? `HTTPS with ${settings.tls.certFile}` : 'plain HTTP'}, ` +
+      `${users ? `${users.size} user(s)` : 'no users'}, ${settings.clients.length > 0 ? `${settings.clients.length} client prefix(es)` : 'any client'}`,
+    warnings,
+  };
+}
+
+/** What serving without TLS off this host, or without users, exposes: said when serve starts and by check. */
+function exposure(settings: ServeSettings, users: Users | undefined): string[] {
+  const { host, port } = settings.listen;
+  const warnings: string[] = [];
+  if (!settings.tls && !isLoopback(host))
+    warnings.push(
+      `serve: plain HTTP on ${host}:${port}: ${WHAT} and any credentials cross the network unencrypted; configure serve.tls`,
+    );
+  if (!users) warnings.push(`serve: no serve.users_file: anyone who can connect reads ${WHAT}`);
+  return warnings;
 }
 
 /** The users, routes and clients for a configuration; the users file is read (and warned about) here. */

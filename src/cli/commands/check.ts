@@ -6,6 +6,7 @@ import { errorMessage, ExitCode } from '../../errors.js';
 import type { LookupResult } from '../../resolver/types.js';
 import { openDatabase, type Db } from '../../store/db.js';
 import { emptyDatabase, loadMigrations, schemaVersion } from '../../store/migrate.js';
+import { serveSettings } from '../../config/serve.js';
 import { action, type Context } from '../context.js';
 
 type Level = 'ok' | 'warn' | 'fail';
@@ -41,6 +42,7 @@ export function registerCheck(program: Command): void {
           if (list.note && !config.warnings.some((w) => w.includes(list.note as string)))
             lines.push({ what: `list ${list.name}`, level: 'ok', detail: list.note });
         }
+        if (config.serve) lines.push(await checkServe(ctx, config));
         const db = databaseForCheck(ctx, config, lines);
         try {
           return await checkTargets(ctx, config, db, lines, opts.offline === true);
@@ -49,6 +51,18 @@ export function registerCheck(program: Command): void {
         }
       }),
     );
+}
+
+/** `serve:` as serve and watch would take it: the users file and the certificate are read. */
+async function checkServe(ctx: Context, config: Config): Promise<CheckLine> {
+  const { describeServe } = await import('../../serve/server.js');
+  try {
+    const { line, warnings } = describeServe(serveSettings(config.serve));
+    for (const w of warnings) ctx.log.warn(w);
+    return { what: 'serve', level: warnings.length > 0 ? 'warn' : 'ok', detail: line };
+  } catch (err) {
+    return { what: 'serve', level: 'fail', detail: errorMessage(err) };
+  }
 }
 
 /**
