@@ -505,6 +505,9 @@ describe('serve: fetches, metrics, health', () => {
       /feed consumers +3 consumers, 1 REFUSED at the last fetch: 127\.0\.0\.1 on feeds\/web\.txt/,
     );
     expect(text).toMatch(/127\.0\.0\.1 \(user pa-fw1\) +feeds\/web\.txt +"[0-9a-f]{32}" \(current\)/);
+    expect(text).toMatch(
+      /^ {2}127\.0\.0\.1 +feeds\/web\.txt +nothing yet +\S+ \S+ \(401\) +REFUSED \(401\): /m,
+    );
     expect((await run('report', '--format', 'md')).stdout).toMatch(
       /\| 127\.0\.0\.1 \(user forti\) \| feeds\/web\.v4\.txt \| "[0-9a-f]{32}" \(current\) \|/,
     );

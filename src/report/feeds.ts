@@ -84,9 +84,10 @@ export function heldVersion(c: FeedConsumer): string {
   return `${c.holds}${c.current === true ? ' (current)' : c.current === false ? ' (an older version)' : ''}`;
 }
 
-/** `polls every 5m` / `last fetch 2 h ago, STOPPED (polled every 5m)`. */
+/** `polls every 5m`, `STOPPED (polls every 5m; nothing since …)`, `REFUSED (401): polls every 5m`. */
 export function pollingState(c: FeedConsumer, format: (ms: number) => string): string {
   const every =
     c.intervalMs === null ? 'too few fetches to know its interval' : `polls every ${format(c.intervalMs)}`;
-  return c.stopped ? `STOPPED (${every}; nothing since ${c.last})` : every;
+  const state = c.stopped ? `STOPPED (${every}; nothing since ${c.last})` : every;
+  return c.refused ? `REFUSED (${c.lastStatus}): ${state}` : state;
 }
