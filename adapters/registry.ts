@@ -1,10 +1,11 @@
 import type { TargetConfig } from '../src/config/types.js';
+import { feed } from './feed/index.js';
 import { file } from './file/index.js';
 import { ipset } from './ipset/index.js';
 import { mikrotik } from './mikrotik/index.js';
 import { nftables } from './nftables/index.js';
 import { opnsense } from './opnsense/index.js';
-import type { Adapter, TargetTraits, TargetType } from './types.js';
+import type { Adapter, TargetEnv, TargetTraits, TargetType } from './types.js';
 
 /** Every type of target dnsfence can push to: one folder each, one line here. */
 export const TARGET_TYPES: readonly TargetType[] = [
@@ -13,6 +14,7 @@ export const TARGET_TYPES: readonly TargetType[] = [
   mikrotik,
   opnsense,
   ipset,
+  feed,
 ] as TargetType[];
 
 export function targetType(type: string): TargetType {
@@ -26,6 +28,6 @@ export function traitsOf(target: TargetConfig): TargetTraits {
 }
 
 /** The adapter for a configured target; its client libraries load now, not at start-up. */
-export function createAdapter(target: TargetConfig): Promise<Adapter> {
-  return targetType(target.type).create(target);
+export function createAdapter(target: TargetConfig, env: TargetEnv): Promise<Adapter> {
+  return targetType(target.type).create(target, env);
 }

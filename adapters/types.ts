@@ -4,7 +4,9 @@ import type { PortSpec } from '../src/config/profiles.js';
 import type { TargetConfig, TargetSettingsContext } from '../src/config/types.js';
 import type { Change } from '../src/model/change.js';
 import type { ListRef, Operation, Snapshot, TargetPlan } from '../src/planner/target.js';
+import type { Db } from '../src/store/db.js';
 import type { Place } from '../src/store/placements.js';
+import type { Clock } from '../src/time.js';
 
 export interface ApplyResult {
   /** Changes the firewall confirmed. Only these reach the audit log. */
@@ -75,6 +77,17 @@ export interface RulesInput {
 }
 
 /**
+ * What a target's adapter may use of the run that creates it. A firewall reached over the network
+ * needs none of it; a target that lives in dnsfence itself (a feed that `serve` publishes) keeps
+ * its content in the run's database and stamps it with the run's clock.
+ */
+export interface TargetEnv {
+  /** The database of the sync (read-only for `check`). */
+  db: Db;
+  clock: Clock;
+}
+
+/**
  * One kind of target, registered in adapters/registry.ts: everything dnsfence knows of it lives
  * in its folder. Adding a type is a folder and a line in the registry.
  */
@@ -88,5 +101,5 @@ export interface TargetType<S = unknown> {
   /** Rule lines for `rules --target`; a type without rules throws ConfigError saying what uses its lists. */
   rules(target: TargetConfig<S>, input: RulesInput): string[];
   /** The adapter. Client libraries are loaded here, not when the configuration is read. */
-  create(target: TargetConfig<S>): Promise<Adapter>;
+  create(target: TargetConfig<S>, env: TargetEnv): Promise<Adapter>;
 }

@@ -17,6 +17,7 @@ openssl   openssl     self-signed certificates for the HTTPS fakes
 chromium  chromium    the HTML report, checked in a real browser
 knotd     knot        a signing authoritative server behind a validating resolver (DNSSEC)
 unbound   unbound     a validating resolver and a DNS-over-TLS server
+curl      curl        polling the feeds of serve as a firewall polls them
 '
 
 # nft, ip, ipset, iptables, knotd and unbound live in /usr/sbin, which is not on an ordinary user's PATH.

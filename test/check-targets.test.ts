@@ -155,4 +155,29 @@ describe('check finds what sync would fail on (real CLI)', () => {
     expect((await run('sync')).code).toBe(0);
     expect(readFileSync(join(dir.path, 'new/lists/web.txt'), 'utf8')).toBe('192.0.2.1\n');
   });
+
+  it('a feed target: check reads what the database publishes, before and after the first sync', async () => {
+    writeConfig('    type: feed');
+    const before = await run('check');
+    expect(before.code, before.stdout).toBe(0);
+    expect(line(before.stdout, 'target fw')).toMatch(
+      /publishes 1 list\(s\) at \/feeds\/fw\/<list>\.txt .* 0 published so far/,
+    );
+    expect((await run('sync')).code).toBe(0);
+    expect(line((await run('check')).stdout, 'target fw')).toMatch(/all published$/);
+  });
+
+  it('a database file that is not a database is a failed check of its own, naming the file', async () => {
+    writeConfig('    type: file\n    dir: lists');
+    writeFileSync(
+      join(dir.path, 'dnsfence.db'),
+      'not a database, just text that is long enough to be read'.repeat(100),
+    );
+    const check = await run('check');
+    expect(check.code).toBe(1);
+    expect(line(check.stdout, 'database')).toMatch(
+      new RegExp(`^FAIL  database: ${dir.path}/dnsfence\\.db: not a dnsfence database or corrupted`),
+    );
+    expect(line(check.stdout, 'target fw')).toMatch(/^ok /);
+  });
 });

@@ -277,6 +277,45 @@ describe('configuration', () => {
   });
 });
 
+describe('serve:', () => {
+  it('reads listen, tls, users_file, clients and healthy_within, paths beside the configuration', () => {
+    const c = parseConfig(
+      'serve:\n  listen: "[::]:8443"\n  tls: { cert_file: tls.crt, key_file: /etc/ssl/tls.key }\n' +
+        '  users_file: feed-users\n  clients: [192.0.2.0/24, "2001:db8::7"]\n  healthy_within: 15m\n',
+      FILE,
+    );
+    expect(c.serve).toEqual({
+      listen: { host: '::', port: 8443 },
+      tls: { certFile: '/etc/dnsfence/tls.crt', keyFile: '/etc/ssl/tls.key' },
+      usersFile: '/etc/dnsfence/feed-users',
+      clients: [
+        { text: '192.0.2.0/24', family: 'ipv4', prefix: 24 },
+        { text: '2001:db8::7', family: 'ipv6', prefix: 128 },
+      ],
+      healthyWithinMs: 900_000,
+    });
+    expect(parseConfig('serve: {}\n', FILE).serve).toEqual({
+      listen: { host: '127.0.0.1', port: 8080 },
+      clients: [],
+    });
+    expect(parseConfig('lists: {}\n', FILE).serve).toBeUndefined();
+  });
+
+  it('names the key of every mistake', () => {
+    expect(error('serve:\n  listen: 8443\n')).toMatch(/serve\.listen: must be address:port/);
+    expect(error('serve:\n  listen: "0.0.0.0"\n')).toMatch(/serve\.listen: "0\.0\.0\.0" is not address:port/);
+    expect(error('serve:\n  listen: "[192.0.2.1]:80"\n')).toMatch(
+      /serve\.listen: "192\.0\.2\.1" is not an IPv6 address/,
+    );
+    expect(error('serve:\n  clients: [192.0.2.300]\n')).toMatch(
+      /serve\.clients\[0\]: "192\.0\.2\.300" is not an address/,
+    );
+    expect(error('serve:\n  tls: { cert_file: a.crt }\n')).toMatch(/serve\.tls\.key_file: is required/);
+    expect(error('serve:\n  password: x\n')).toMatch(/serve: unknown key "password"/);
+    expect(error('serve:\n  healthy_within: 0s\n')).toMatch(/serve\.healthy_within: must be longer than 0/);
+  });
+});
+
 describe('secrets', () => {
   const dir = tempDir();
   afterAll(() => dir.cleanup());

@@ -168,6 +168,61 @@ export function cli(
   return Object.assign(done, { pid: child.pid as number });
 }
 
+/**
+ * The built CLI as a long-running process (serve, watch): its output so far, a wait for a line,
+ * and a signal; at its end the same scan for secrets as `cli`.
+ */
+export function cliProcess(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): {
+  pid: number;
+  stdout(): string;
+  stderr(): string;
+  /** The first match of `pattern` in stderr, once it is there. */
+  line(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  signal(signal: NodeJS.Signals): void;
+  done: Promise<CliRun>;
+} {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: options.cwd ?? process.cwd(),
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<CliRun>((resolve, reject) =>
+    child.on('close', (code, signal) => {
+      try {
+        assertNoSecret(stdout, `the stdout of dnsfence ${args.join(' ')}`);
+        assertNoSecret(stderr, `the stderr of dnsfence ${args.join(' ')}`);
+        secretScan.outputs += 1;
+      } catch (e) {
+        reject(e as Error);
+        return;
+      }
+      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+    }),
+  );
+  return {
+    pid: child.pid as number,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    async line(pattern, timeoutMs = 10_000) {
+      await waitFor(
+        () => pattern.test(stderr),
+        timeoutMs,
+        `${pattern} in the stderr of dnsfence ${args.join(' ')}:\n${stderr}`,
+      );
+      return stderr.match(pattern) as RegExpMatchArray;
+    },
+    signal: (signal) => child.kill(signal),
+    done,
+  };
+}
+
 export async function waitFor(check: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
   const start = Date.now();
   const safe = () => {

@@ -52,13 +52,16 @@ describe('the HTML report in a real browser', () => {
     await page.setContent(html, { waitUntil: 'load' });
     expect(await page.locator('h1').textContent()).toBe('dnsfence change report');
     expect(await page.locator('.summary').textContent()).toContain('verified');
-    expect(await page.locator('svg').count()).toBe(4);
+    // One chart per list that changed: four lists on the file target, one on the feed target.
+    expect(await page.locator('svg').count()).toBe(5);
     const bars = await page.locator('svg rect.add').count();
     expect(bars).toBeGreaterThan(0);
     const box = await page.locator('svg').first().boundingBox();
     expect(box && box.width > 300 && box.height > 40).toBe(true);
     expect(await page.locator('table.changes tbody tr').count()).toBe(demo.report.rows.length);
-    expect(await page.locator('table.changes tr.removed').count()).toBe(1);
+    // The update address that aged out, on the file target and on the feed.
+    expect(await page.locator('table.changes tr.removed').count()).toBe(2);
+    expect(await page.locator('table.feeds tbody tr').count()).toBe(1);
     expect(requests).toEqual([]);
     // Printable: the print stylesheet lays it out without error.
     await page.emulateMedia({ media: 'print' });

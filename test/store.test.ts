@@ -63,6 +63,7 @@ describe('store', () => {
       { version: 4, name: 'running_runs' },
       { version: 5, name: 'negative_answers' },
       { version: 6, name: 'placements' },
+      { version: 7, name: 'feeds' },
       { version: 8, name: 'notifications' },
     ]);
   });

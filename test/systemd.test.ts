@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -115,5 +116,58 @@ describe('systemd --system-user', () => {
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }
+  });
+});
+
+describe('systemd --serve', () => {
+  function serveConfig(listen: string): string {
+    const path = join(dir.path, 'dnsfence.yaml');
+    writeFileSync(
+      path,
+      `lists:\n  web:\n    static: [192.0.2.1]\ntargets:\n  feeds: { type: feed }\n  export: { type: file, dir: lists }\nserve:\n  listen: "${listen}"\n`,
+    );
+    return path;
+  }
+
+  it('a hardened unit for serve: writes only beside the database, a capability only for a port below 1024', async () => {
+    const config = serveConfig('0.0.0.0:443');
+    const r = await cli(['-c', config, '--json', 'systemd', '--serve', '--system-user', 'dnsfence']);
+    expect(r.code).toBe(0);
+    const { service } = JSON.parse(r.stdout) as { service: string };
+    expect(service).toMatch(/^ExecStart=\S+node \S+bin\/dnsfence\.cjs -c \S+dnsfence\.yaml serve$/m);
+    expect(service).toContain('ExecReload=/bin/kill -HUP $MAINPID');
+    expect(service).toContain('ProtectSystem=strict');
+    expect(service).toMatch(/^User=dnsfence$/m);
+    // The fetch records go into the database; the list files are the timer's business.
+    expect(service).toMatch(new RegExp(`^ReadWritePaths=${dir.path}$`, 'm'));
+    expect(service).toMatch(/^CapabilityBoundingSet=CAP_NET_BIND_SERVICE$/m);
+    expect(service).toMatch(/^AmbientCapabilities=CAP_NET_BIND_SERVICE$/m);
+    expect(service).toMatch(/^RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX$/m);
+    const text = await cli(['-c', config, 'systemd', '--serve']);
+    expect(text.stdout).toContain('# ---- /etc/systemd/system/dnsfence-serve.service ----');
+    expect(text.stdout).toContain('enable --now dnsfence-serve.service');
+    if (existsSync('/usr/bin/systemd-analyze')) {
+      writeFileSync(join(dir.path, 'dnsfence-serve.service'), service);
+      execFileSync('systemd-analyze', ['verify', '--man=no', join(dir.path, 'dnsfence-serve.service')], {
+        stdio: 'pipe',
+      });
+    }
+    const high = JSON.parse(
+      (await cli(['-c', serveConfig('0.0.0.0:8443'), '--json', 'systemd', '--serve'])).stdout,
+    ) as {
+      service: string;
+    };
+    expect(high.service).toMatch(/^CapabilityBoundingSet=$/m);
+  });
+
+  it('a watch serving on port 443 gets the capability too; --serve beside --watch is refused', async () => {
+    const config = serveConfig('[::]:443');
+    const watch = JSON.parse((await cli(['-c', config, '--json', 'systemd', '--watch'])).stdout) as {
+      service: string;
+    };
+    expect(watch.service).toMatch(/^CapabilityBoundingSet=CAP_NET_BIND_SERVICE$/m);
+    const both = await cli(['-c', config, 'systemd', '--watch', '--serve']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--serve: a watch answers feeds itself/);
   });
 });

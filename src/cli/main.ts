@@ -11,6 +11,7 @@ import { registerProfile } from './commands/profile.js';
 import { registerReport } from './commands/report.js';
 import { registerResolve } from './commands/resolve.js';
 import { registerRules } from './commands/rules.js';
+import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
 import { registerSync } from './commands/sync.js';
 import { registerSystemd } from './commands/systemd.js';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerResolve(program);
   registerSync(program);
   registerWatch(program);
+  registerServe(program);
   registerStatus(program);
   registerHistory(program);
   registerReport(program);

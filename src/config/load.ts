@@ -12,6 +12,7 @@ import { buildLists } from './lists.js';
 import { buildNotify } from './notify.js';
 import { resolverSettings } from './resolvers.js';
 import { configSchema, type RawConfig } from './schema.js';
+import { buildServe } from './serve.js';
 import { buildTargets } from './targets.js';
 import type { Config, TargetTypeSpec } from './types.js';
 import { schemaWords } from './words.js';
@@ -128,6 +129,7 @@ function buildConfig(raw: RawConfig, file: string, data: unknown, types: readonl
     lists,
     targets,
     notify: buildNotify(raw.notify, dir, fail, warn),
+    ...(raw.serve ? { serve: buildServe(raw.serve, dir, fail) } : {}),
     // Only a sync records the hash: computed when first asked for, it costs the other commands
     // neither the hashing nor loading node:crypto.
     get hash() {

@@ -58,6 +58,26 @@ export const secretKeys = (prefix: string) => ({
   [`${prefix}_file`]: z.string().min(1).optional(),
 });
 
+/** `serve:`: the feed and status web server (config/serve.ts). */
+const serveSchema = z
+  .object({
+    listen: z.string({ error: 'must be address:port in quotes, e.g. "0.0.0.0:8443"' }).optional(),
+    tls: z
+      .object({
+        cert_file: z.string({ error: 'is required: the PEM certificate (chain) serve presents' }).min(1),
+        key_file: z.string({ error: 'is required: the PEM private key of that certificate' }).min(1),
+      })
+      .strict()
+      .optional(),
+    users_file: z.string().min(1).optional(),
+    clients: z
+      .array(z.string({ error: 'must be an address or prefix in quotes' }))
+      .min(1, 'must name at least one address or prefix (or leave it out: anyone)')
+      .optional(),
+    healthy_within: positiveDuration.optional(),
+  })
+  .strict();
+
 const listSchema = z
   .object({
     names: nameList.optional(),
@@ -106,6 +126,7 @@ export const configSchema = z
     targets: z.record(z.string(), z.looseObject({})).optional(),
     // Each entry is checked against the keys of its type (config/notify.ts).
     notify: z.array(z.looseObject({})).optional(),
+    serve: serveSchema.optional(),
   })
   .strict();
 

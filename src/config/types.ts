@@ -90,6 +90,19 @@ export interface TargetTypeSpec<S = unknown> {
   settings(raw: Record<string, unknown>, at: TargetSettingsContext): S;
 }
 
+/** `serve:`: where and how `serve` (and `watch`) answer feeds, the status page and metrics. */
+export interface ServeSettings {
+  listen: { host: string; port: number };
+  /** PEM files, read when the server starts and again on SIGHUP; absent: plain HTTP. */
+  tls?: { certFile: string; keyFile: string };
+  /** Lines `user:secret`; absent: no authentication. */
+  usersFile?: string;
+  /** Who may connect; empty: anyone. */
+  clients: Address[];
+  /** /healthz answers 200 while the last run finished this recently; absent: the command's default. */
+  healthyWithinMs?: number;
+}
+
 export interface Config {
   /** Absolute path of the file this came from (or a description for built-in configs). */
   file: string;
@@ -106,6 +119,8 @@ export interface Config {
   targets: Map<string, TargetConfig>;
   /** Who hears about a run's changes and failures. */
   notify: NotifyEntry[];
+  /** Set when the file has a `serve:` section. */
+  serve?: ServeSettings;
   /** SHA-256 of the configuration as parsed; recorded with every run. */
   hash: string;
   warnings: string[];

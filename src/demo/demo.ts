@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TARGET_TYPES } from '../../adapters/registry.js';
 import { parseConfig } from '../config/load.js';
+import { DEFAULT_HEALTHY_WITHIN_MS, serveSettings } from '../config/serve.js';
 import type { Logger } from '../log.js';
 import { buildReport } from '../report/model.js';
 import { renderReport } from '../report/render.js';
@@ -12,8 +15,10 @@ import { runSync } from '../sync/engine.js';
 import type { Change } from '../model/change.js';
 import type { ReportModel } from '../report/model.js';
 import { ZoneServer } from './dns-server.js';
+import type { Config } from '../config/types.js';
 import { changeLine } from '../model/change.js';
 import { noticeLine } from '../sync/notices.js';
+import { FeedServer } from '../serve/server.js';
 
 const HOUR = 3_600_000;
 
@@ -60,6 +65,67 @@ const ROUNDS: Round[] = [
   },
 ];
 
+/** Prints a response as `curl -i` shows it, the headers a poller cares about. */
+function printResponse(print: (s: string) => void, res: http.IncomingMessage, body: string): void {
+  const lines = [`  HTTP/${res.httpVersion} ${res.statusCode} ${res.statusMessage}`];
+  for (const h of ['Content-Type', 'Content-Length', 'ETag', 'Last-Modified', 'Cache-Control']) {
+    const value = res.headers[h.toLowerCase()];
+    if (value !== undefined) lines.push(`  ${h}: ${String(value)}`);
+  }
+  if (body)
+    lines.push(
+      '',
+      ...body
+        .trimEnd()
+        .split('\n')
+        .map((l) => `  ${l}`),
+    );
+  print(lines.join('\n'));
+}
+
+function get(url: string, auth: string, headers: Record<string, string> = {}) {
+  return new Promise<{ res: http.IncomingMessage; body: string }>((resolve, reject) =>
+    http
+      .get(url, { auth, headers }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ res, body }));
+      })
+      .on('error', reject),
+  );
+}
+
+/**
+ * The feed target's list as a firewall polls it: `dnsfence serve` on a free port of 127.0.0.1, one
+ * fetch with the demo user's credentials, and the conditional poll that follows it. The fetches
+ * are recorded, so the report lists this consumer.
+ */
+async function pollFeed(config: Config, print: (s: string) => void, log: Logger): Promise<void> {
+  const settings = serveSettings(config.serve);
+  const server = await FeedServer.start({
+    config,
+    settings,
+    healthyWithinMs: DEFAULT_HEALTHY_WITHIN_MS,
+    log: { ...log, info: () => undefined },
+    clock: () => new Date(),
+  });
+  try {
+    const [user, secret] = readFileSync(settings.usersFile as string, 'utf8')
+      .trim()
+      .split(':') as [string, string];
+    const url = `${server.url}/feeds/feeds/i2n_https.txt`;
+    print(`\na firewall polls the feed target: GET ${url} (HTTP Basic, user ${user})`);
+    const first = await get(url, `${user}:${secret}`);
+    printResponse(print, first.res, first.body);
+    print(`\nits next poll, with If-None-Match: ${first.res.headers.etag}`);
+    const again = await get(url, `${user}:${secret}`, { 'If-None-Match': first.res.headers.etag as string });
+    printResponse(print, again.res, again.body);
+  } finally {
+    await server.close();
+  }
+}
+
 /**
  * Offline demonstration: an embedded DNS server on 127.0.0.1 plays the Intra2net names, four
  * syncs run on a simulated clock into a scratch database and a file target, then the report.
@@ -90,8 +156,15 @@ targets:
   export:
     type: file
     dir: lists
+  feeds:
+    type: feed                 # for firewalls that poll a URL: dnsfence serve answers it
+    lists: [i2n_https]
+serve:
+  listen: "127.0.0.1:0"        # any free port on this host
+  users_file: feed-users       # user:secret lines; the demo's secret is random and never shown
 `,
   );
+  writeFileSync(join(dir, 'feed-users'), `firewall:${randomBytes(12).toString('hex')}\n`, { mode: 0o600 });
   const config = parseConfig(readFileSync(configPath, 'utf8'), configPath, TARGET_TYPES);
   const db = openDatabase(config.database);
   migrate(db, config.database);
@@ -124,8 +197,9 @@ targets:
         `  exit code would be ${result.exitCode}${result.exitCode === 3 ? ' (degraded: a name failed, its addresses were kept)' : ''}`,
       );
     }
+    await pollFeed(config, print, log);
     const now = new Date();
-    const model = buildReport(db, new Date(base - 1000), now, {}, now);
+    const model = buildReport(db, new Date(base - 1000), now, {}, now, config);
     print('\n' + renderReport(model, 'text'));
     print(`The list files are in ${join(dir, 'lists')}; for example i2n_https.txt:\n`);
     print(readFileSync(join(dir, 'lists', 'i2n_https.txt'), 'utf8'));

@@ -1,5 +1,17 @@
+import { formatDuration } from '../time.js';
+import { consumerName, heldVersion, pollingState } from './feeds.js';
 import type { ReportModel, ReportRow } from './model.js';
-import { LISTS_TITLE, listHeading, NO_CHANGES, shortTime, shownNames, summaryItems } from './summary.js';
+import {
+  FEEDS_TITLE,
+  LISTS_TITLE,
+  listHeading,
+  NO_CHANGES,
+  NO_FEEDS,
+  shortTime,
+  shownNames,
+  showsFeeds,
+  summaryItems,
+} from './summary.js';
 
 /** Markdown: the same summary and tables as the text form, for tickets and wikis. */
 export function renderMarkdown(model: ReportModel): string {
@@ -41,6 +53,19 @@ export function renderMarkdown(model: ReportModel): string {
           `| ${cell(c.target)} | ${cell(c.list)} | ${a.address} | ${cell(shownNames(a))} | ${a.since} |`,
         );
     }
+  }
+  if (!showsFeeds(model)) return `${out.join('\n')}\n`;
+  out.push('', `## ${FEEDS_TITLE}`, '');
+  if (model.feeds.consumers.length === 0) out.push(NO_FEEDS);
+  else {
+    out.push(
+      '| consumer | feed | holds (ETag) | last fetch (UTC) | answer | polling |',
+      '| --- | --- | --- | --- | --- | --- |',
+    );
+    for (const c of model.feeds.consumers)
+      out.push(
+        `| ${cell(consumerName(c))} | ${cell(`${c.target}/${c.file}`)} | ${cell(heldVersion(c))} | ${c.last} | ${c.lastStatus} | ${c.stopped || c.refused ? `**${cell(pollingState(c, formatDuration))}**` : cell(pollingState(c, formatDuration))} |`,
+      );
   }
   return `${out.join('\n')}\n`;
 }
@@ -164,6 +189,15 @@ function listsTable(model: ReportModel): string {
     .join('\n');
 }
 
+function feedsTable(model: ReportModel): string {
+  if (model.feeds.consumers.length === 0) return `<p>${NO_FEEDS}</p>`;
+  const rows = model.feeds.consumers.map(
+    (c) =>
+      `<tr><td>${breakable(consumerName(c))}</td><td>${breakable(`${c.target}/${c.file}`)}</td><td class="w">${esc(heldVersion(c))}</td><td>${esc(shortTime(c.last))} (${c.lastStatus})</td><td${c.stopped || c.refused ? ' class="bad"' : ''}>${esc(pollingState(c, formatDuration))}</td></tr>`,
+  );
+  return `<table class="feeds"><thead><tr><th>Consumer</th><th>Feed</th><th>Holds (ETag)</th><th>Last fetch (UTC)</th><th>Polling</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
+}
+
 /**
  * One self-contained, printable HTML file: no external assets, readable offline. Long names and
  * addresses break between labels and hashes anywhere, so that the page never scrolls sideways
@@ -193,6 +227,6 @@ ${timelines(model)}
 ${changesTable(model)}
 <h2>${LISTS_TITLE}</h2>
 ${listsTable(model)}
-</body></html>
+${showsFeeds(model) ? `<h2>${FEEDS_TITLE}</h2>\n${feedsTable(model)}\n` : ''}</body></html>
 `;
 }

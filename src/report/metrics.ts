@@ -13,33 +13,37 @@ const labels = (l: Record<string, string>) =>
     .join(',')}}`;
 const seconds = (iso: string | null | undefined) => (iso ? (Date.parse(iso) / 1000).toFixed(3) : undefined);
 
+export type Samples = [Record<string, string>, string | number | undefined][];
+
+/** Appends one metric in Prometheus text format (HELP, TYPE, a line per sample with a value) to `out`. */
+export function metricWriter(out: string[]) {
+  return (name: string, type: string, help: string, samples: Samples) => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [l, v] of samples)
+      if (v !== undefined) out.push(`${name}${Object.keys(l).length ? labels(l) : ''} ${v}`);
+  };
+}
+
+export { seconds as timestampSeconds };
+
 /**
  * Prometheus node_exporter textfile metrics, from the database after a run. Counters are counts
  * of append-only records (audit entries, failed pushes, failed lookups), so they only grow.
  */
 export function renderMetrics(
   db: Db,
-  run: { durationMs: number; exitCode: number; finishedAt: string },
+  run: { durationMs: number; exitCode: number; finishedAt: string } | undefined,
 ): string {
   const out: string[] = [];
-  const metric = (
-    name: string,
-    type: string,
-    help: string,
-    samples: [Record<string, string>, string | number | undefined][],
-  ) => {
-    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [l, v] of samples)
-      if (v !== undefined) out.push(`${name}${Object.keys(l).length ? labels(l) : ''} ${v}`);
-  };
+  const metric = metricWriter(out);
   metric('dnsfence_last_run_timestamp_seconds', 'gauge', 'When the last sync finished.', [
-    [{}, seconds(run.finishedAt)],
+    [{}, seconds(run?.finishedAt)],
   ]);
   metric('dnsfence_last_run_exit_code', 'gauge', 'Exit code of the last sync (0 ok, 1 failed, 3 degraded).', [
-    [{}, run.exitCode],
+    [{}, run?.exitCode],
   ]);
   metric('dnsfence_sync_duration_seconds', 'gauge', 'Duration of the last sync.', [
-    [{}, (run.durationMs / 1000).toFixed(3)],
+    [{}, run ? (run.durationMs / 1000).toFixed(3) : undefined],
   ]);
   const counts = metricCounts(db);
   metric(

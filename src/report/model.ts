@@ -15,6 +15,7 @@ import {
   type RunInPeriod,
   targetsFailedIn,
 } from '../store/report-queries.js';
+import { feedConsumers, type FeedConsumer } from './feeds.js';
 import { reportScope, type ReportFilters, type Scope } from './scope.js';
 
 export type { ReportFilters } from './scope.js';
@@ -80,6 +81,11 @@ export interface ReportModel {
   rows: ReportRow[];
   /** What each target list holds now, as the audit log records it. */
   lists: ListContent[];
+  /**
+   * The feed targets in scope, and who fetched which of their files in the period, which version
+   * each holds, and who stopped. Formats show it when there is a feed target or a consumer.
+   */
+  feeds: { targets: string[]; consumers: FeedConsumer[] };
 }
 
 /**
@@ -134,6 +140,17 @@ export function buildReport(
     },
     rows,
     lists: listContents(db, scope, filters, config),
+    feeds: {
+      targets: [...(config?.targets.values() ?? [])]
+        .filter((t) => t.type === 'feed' && scope.target(t.name))
+        .map((t) => t.name),
+      consumers: feedConsumers(
+        db,
+        s,
+        u,
+        (target, list) => scope.target(target) && (list === null ? !filters.list?.length : scope.list(list)),
+      ),
+    },
   };
 }
 

@@ -1,6 +1,18 @@
+import { formatDuration } from '../time.js';
+import { consumerName, heldVersion, pollingState } from './feeds.js';
 import { renderHtml, renderMarkdown } from './markup.js';
 import type { ReportModel } from './model.js';
-import { LISTS_TITLE, listHeading, NO_CHANGES, shortTime, shownNames, summaryItems } from './summary.js';
+import {
+  FEEDS_TITLE,
+  LISTS_TITLE,
+  listHeading,
+  NO_CHANGES,
+  NO_FEEDS,
+  shortTime,
+  shownNames,
+  showsFeeds,
+  summaryItems,
+} from './summary.js';
 
 export type ReportFormat = 'text' | 'md' | 'csv' | 'json' | 'html';
 export const REPORT_FORMATS: ReportFormat[] = ['text', 'md', 'csv', 'json', 'html'];
@@ -108,5 +120,21 @@ function renderText(model: ReportModel): string {
         ),
       );
   }
+  if (!showsFeeds(model)) return `${out.join('\n')}\n`;
+  out.push('', `${FEEDS_TITLE}:`);
+  if (model.feeds.consumers.length === 0) out.push(`  ${NO_FEEDS}`);
+  else
+    out.push(
+      ...table([
+        ['consumer', 'feed', 'holds (ETag)', 'last fetch (UTC)', 'polling'],
+        ...model.feeds.consumers.map((c) => [
+          consumerName(c),
+          `${c.target}/${c.file}`,
+          heldVersion(c),
+          `${shortTime(c.last)} (${c.lastStatus})`,
+          pollingState(c, formatDuration),
+        ]),
+      ]).map((line) => `  ${line}`),
+    );
   return `${out.join('\n')}\n`;
 }

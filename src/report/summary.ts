@@ -1,3 +1,4 @@
+import { consumerName } from './feeds.js';
 import type { ConfigSpan, ListContent, NotificationSummary, ReportModel, ReportRow } from './model.js';
 
 /** One line of the report's summary, worded once for every format that shows a summary. */
@@ -48,6 +49,7 @@ export function summaryItems(model: ReportModel, hashes: 'full' | 'short'): Summ
     { label: 'names without address', value: joined(s.namesWithoutAddress) },
     { label: 'targets failed', value: joined(s.targetsFailed) },
     ...notificationItems(s.notifications),
+    ...(showsFeeds(model) ? [feedsItem(model)] : []),
     {
       label: 'audit chain',
       value: `${s.chain.verified ? 'verified' : `BROKEN: ${s.chain.problem ?? ''}`} (${s.chain.entries} entries, head ${hash(s.chain.head)})`,
@@ -81,3 +83,28 @@ export function listHeading(c: ListContent): string {
 }
 
 export const LISTS_TITLE = 'Lists now, as the audit log records them';
+
+/** `3 consumers, 1 STOPPED: 192.0.2.10 (user fw1) on feeds/web.txt`: said when feeds are in the report. */
+function feedsItem(model: ReportModel): SummaryItem {
+  const { consumers } = model.feeds;
+  const named = (cs: typeof consumers) =>
+    cs.map((c) => `${consumerName(c)} on ${c.target}/${c.file}`).join(', ');
+  const stopped = consumers.filter((c) => c.stopped);
+  const refused = consumers.filter((c) => c.refused);
+  const parts = [`${consumers.length} consumer${consumers.length === 1 ? '' : 's'}`];
+  if (stopped.length > 0) parts.push(`${stopped.length} STOPPED: ${named(stopped)}`);
+  if (refused.length > 0) parts.push(`${refused.length} REFUSED at the last fetch: ${named(refused)}`);
+  if (stopped.length + refused.length === 0) parts.push('none stopped');
+  return {
+    label: 'feed consumers',
+    value: parts.join(', '),
+    ...(stopped.length + refused.length > 0 ? { status: 'bad' as const } : {}),
+  };
+}
+
+export const FEEDS_TITLE = 'Feed consumers: who fetched which version last';
+export const NO_FEEDS = 'No feed was fetched in this period.';
+
+/** A report says who polls feeds when it covers a feed target, or someone fetched one. */
+export const showsFeeds = (model: ReportModel) =>
+  model.feeds.targets.length > 0 || model.feeds.consumers.length > 0;

@@ -30,19 +30,28 @@ function nativeBinding(): string {
  * Opens the SQLite database. A new file is created mode 0600 before SQLite touches it, so the
  * WAL and shared-memory files SQLite derives from it get the same mode.
  */
-export function openDatabase(path: string, options: { readonly?: boolean } = {}): Db {
-  if (options.readonly && !existsSync(path)) {
+export function openDatabase(
+  path: string,
+  options: {
+    readonly?: boolean;
+    /** A writable connection to a database that must exist already (serve's fetch records). */
+    mustExist?: boolean;
+    /** How long a statement waits for another connection's lock; long-running readers want less. */
+    busyTimeoutMs?: number;
+  } = {},
+): Db {
+  if ((options.readonly || options.mustExist) && !existsSync(path)) {
     throw new UserError(`${path}: no database yet (run dnsfence sync first, or pass --db)`);
   }
   let db: Db;
   try {
-    if (!options.readonly && !existsSync(path)) closeSync(openSync(path, 'wx', 0o600));
+    if (!options.readonly && !options.mustExist && !existsSync(path)) closeSync(openSync(path, 'wx', 0o600));
     db = new Database(path, {
       readonly: options.readonly ?? false,
       fileMustExist: true,
       nativeBinding: nativeBinding(),
     });
-    db.pragma('busy_timeout = 5000');
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     if (!options.readonly) {
       db.pragma('journal_mode = WAL');
       // FULL: a committed audit entry survives power loss, not only a crash of the process.
@@ -55,6 +64,32 @@ export function openDatabase(path: string, options: { readonly?: boolean } = {})
     throw databaseError(path, err);
   }
   return db;
+}
+
+/**
+ * A number that changes when another connection has committed to the database since this one
+ * last asked: a long-running reader rereads only then.
+ */
+export function dataVersion(db: Db): number {
+  return db.pragma('data_version', { simple: true }) as number;
+}
+
+/** A read transaction on a connection: one state of the database for everything `work` reads. */
+export function readTransaction<T>(db: Db, work: () => T): T {
+  return db.transaction(work)();
+}
+
+/**
+ * Commits on this connection are not flushed to disk one by one (WAL mode): a crash of the process
+ * loses none of them, a power loss the last few. For records that are not the audit log.
+ */
+export function relaxDurability(db: Db): void {
+  db.pragma('synchronous = NORMAL');
+}
+
+/** A database in memory, gone when closed. */
+export function openMemoryDatabase(): Db {
+  return new Database(':memory:', { nativeBinding: nativeBinding() });
 }
 
 export function databaseError(path: string, err: unknown): UserError {

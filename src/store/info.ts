@@ -20,6 +20,8 @@ const TABLES = [
   'pushes',
   'audit',
   'audit_checkpoints',
+  'feed_content',
+  'feed_fetches',
 ];
 
 function size(path: string): number {

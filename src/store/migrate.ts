@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { packageRoot } from '../paths.js';
-import type { Db } from './db.js';
+import { openMemoryDatabase, type Db } from './db.js';
 
 export interface Migration {
   version: number;
@@ -84,4 +84,11 @@ export function requireCurrentSchema(db: Db, path: string, migrations = loadMigr
         : `${path}: database schema lacks migration ${missing.join(', ')}; run dnsfence db migrate`,
     );
   }
+}
+
+/** An empty database with the current schema, in memory: what a first sync starts from. */
+export function emptyDatabase(migrations = loadMigrations()): Db {
+  const db = openMemoryDatabase();
+  migrate(db, ':memory:', migrations);
+  return db;
 }

@@ -9,6 +9,8 @@ export interface PruneResult {
   pushes: number;
   runs: number;
   notifications: number;
+  /** Requests for feed files that `serve` recorded. */
+  fetches: number;
 }
 
 const NO_DELETE_TRIGGER = `CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
@@ -42,13 +44,14 @@ export function prune(db: Db, cutoff: Date, now: Date): PruneResult {
       const negativeAnswers = db.prepare('DELETE FROM negative_answers WHERE last_at < ?').run(c).changes;
       const pushes = db.prepare('DELETE FROM pushes WHERE at < ?').run(c).changes;
       const notifications = db.prepare('DELETE FROM notifications WHERE at < ?').run(c).changes;
+      const fetches = db.prepare('DELETE FROM feed_fetches WHERE at < ?').run(c).changes;
       const runs = db
         .prepare(
           `DELETE FROM runs WHERE coalesce(finished_at, started_at) < ?
          AND id NOT IN (SELECT run_id FROM pushes) AND id NOT IN (SELECT run_id FROM audit)`,
         )
         .run(c).changes;
-      return { cutoff: c, audit, presence, failures, negativeAnswers, pushes, runs, notifications };
+      return { cutoff: c, audit, presence, failures, negativeAnswers, pushes, runs, notifications, fetches };
     })
     .immediate();
 }

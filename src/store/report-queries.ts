@@ -122,3 +122,8 @@ export function recordedNamesOfLists(db: Db, lists: readonly string[]): { list: 
     .prepare('SELECT DISTINCT list, names FROM audit WHERE list IN (SELECT value FROM json_each(?))')
     .all(JSON.stringify(lists)) as { list: string; names: string }[];
 }
+
+/** The latest entries of the audit log, newest first. */
+export function latestAuditEntries(db: Db, limit: number): AuditEntry[] {
+  return db.prepare('SELECT * FROM audit ORDER BY seq DESC LIMIT ?').all(limit) as AuditEntry[];
+}

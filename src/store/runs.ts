@@ -114,3 +114,9 @@ export function previousOutcome(db: Db, runId: number): RunOutcome | undefined {
     .get(runId) as { outcome: RunOutcome } | undefined;
   return row?.outcome;
 }
+
+/** The run that finished last (whatever its outcome): what /healthz judges by. */
+export function lastFinishedRun(db: Db): RunRow | undefined {
+  return db.prepare('SELECT * FROM runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1').get() as
+    RunRow | undefined;
+}

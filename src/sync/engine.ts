@@ -67,7 +67,9 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
   const { lists, targets } = select(config, options);
   // Every adapter first: a target that cannot be set up (a missing secret) is a configuration error, found before any work.
   const adapters = new Map(
-    await Promise.all(targets.map(async (t) => [t.name, await createAdapter(t)] as const)),
+    await Promise.all(
+      targets.map(async (t) => [t.name, await createAdapter(t, { db, clock: options.clock })] as const),
+    ),
   );
   try {
     for (const a of adapters.values())

@@ -1,10 +1,14 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createAdapter } from '../../../adapters/registry.js';
 import type { Config } from '../../config/types.js';
 import { errorMessage, ExitCode } from '../../errors.js';
 import { entryProblem } from '../../notify/deliver.js';
 import type { LookupResult } from '../../resolver/types.js';
-import { action } from '../context.js';
+import { openDatabase, type Db } from '../../store/db.js';
+import { emptyDatabase, loadMigrations, schemaVersion } from '../../store/migrate.js';
+import { serveSettings } from '../../config/serve.js';
+import { action, type Context } from '../context.js';
 
 type Level = 'ok' | 'warn' | 'fail';
 
@@ -48,30 +52,87 @@ export function registerCheck(program: Command): void {
             detail: problem ?? 'ready (dnsfence notify test sends a test event)',
           });
         }
-        // Building an adapter reads its secrets: a missing or group-readable secret file shows here, offline too.
-        const adapters = await Promise.all([...config.targets.values()].map((t) => createAdapter(t)));
-        const adapterWarnings = adapters.flatMap((a) => a.warnings ?? []);
-        for (const w of adapterWarnings) ctx.log.warn(w);
-        const warnings = [...config.warnings, ...adapterWarnings];
-        if (!opts.offline) {
-          lines.push(...(await checkResolvers(config, names)));
-          for (const adapter of adapters) {
-            try {
-              lines.push({ what: `target ${adapter.target}`, level: 'ok', detail: await adapter.check() });
-            } catch (err) {
-              lines.push({ what: `target ${adapter.target}`, level: 'fail', detail: errorMessage(err) });
-            } finally {
-              await adapter.close();
-            }
-          }
+        if (config.serve) lines.push(await checkServe(ctx, config));
+        const db = databaseForCheck(ctx, config, lines);
+        try {
+          return await checkTargets(ctx, config, db, lines, opts.offline === true);
+        } finally {
+          db.close();
         }
-        const ok = lines.every((l) => l.level !== 'fail');
-        if (ctx.json)
-          ctx.printJson({ ok, warnings, checks: lines.map((l) => ({ ...l, ok: l.level !== 'fail' })) });
-        else ctx.print(lines.map((l) => `${LABEL[l.level]}  ${l.what}: ${l.detail}`).join('\n'));
-        return ok ? ExitCode.ok : ExitCode.failed;
       }),
     );
+}
+
+/** `serve:` as serve and watch would take it: the users file and the certificate are read. */
+async function checkServe(ctx: Context, config: Config): Promise<CheckLine> {
+  const { describeServe } = await import('../../serve/server.js');
+  try {
+    const { line, warnings } = describeServe(serveSettings(config.serve));
+    for (const w of warnings) ctx.log.warn(w);
+    return { what: 'serve', level: warnings.length > 0 ? 'warn' : 'ok', detail: line };
+  } catch (err) {
+    return { what: 'serve', level: 'fail', detail: errorMessage(err) };
+  }
+}
+
+/**
+ * The database the targets are read against, read-only: as the next sync will find it, or, before
+ * the first sync (or before it migrates an older schema), an empty one with the current schema.
+ * A file that cannot be read as a database is a finding of its own.
+ */
+function databaseForCheck(ctx: Context, config: Config, lines: CheckLine[]): Db {
+  if (existsSync(config.database)) {
+    try {
+      const db = openDatabase(config.database, { readonly: true });
+      const version = schemaVersion(db);
+      const latest = loadMigrations().at(-1)?.version ?? 0;
+      if (version === latest) return db;
+      db.close();
+      if (version > latest)
+        lines.push({
+          what: 'database',
+          level: 'fail',
+          detail: `${config.database}: schema version ${version} is newer than this dnsfence knows (${latest}); upgrade dnsfence`,
+        });
+    } catch (err) {
+      lines.push({ what: 'database', level: 'fail', detail: errorMessage(err) });
+    }
+  }
+  ctx.log.debug(`check: the targets are read against an empty database: ${config.database} is not current`);
+  return emptyDatabase();
+}
+
+async function checkTargets(
+  ctx: Context,
+  config: Config,
+  db: Db,
+  lines: CheckLine[],
+  offline: boolean,
+): Promise<ExitCode> {
+  // Building an adapter reads its secrets: a missing or group-readable secret file shows here, offline too.
+  const adapters = await Promise.all(
+    [...config.targets.values()].map((t) => createAdapter(t, { db, clock: ctx.clock })),
+  );
+  const adapterWarnings = adapters.flatMap((a) => a.warnings ?? []);
+  for (const w of adapterWarnings) ctx.log.warn(w);
+  const warnings = [...config.warnings, ...adapterWarnings];
+  if (!offline) {
+    const names = new Set([...config.lists.values()].flatMap((l) => l.names));
+    lines.push(...(await checkResolvers(config, names)));
+    for (const adapter of adapters) {
+      try {
+        lines.push({ what: `target ${adapter.target}`, level: 'ok', detail: await adapter.check() });
+      } catch (err) {
+        lines.push({ what: `target ${adapter.target}`, level: 'fail', detail: errorMessage(err) });
+      } finally {
+        await adapter.close();
+      }
+    }
+  }
+  const ok = lines.every((l) => l.level !== 'fail');
+  if (ctx.json) ctx.printJson({ ok, warnings, checks: lines.map((l) => ({ ...l, ok: l.level !== 'fail' })) });
+  else ctx.print(lines.map((l) => `${LABEL[l.level]}  ${l.what}: ${l.detail}`).join('\n'));
+  return ok ? ExitCode.ok : ExitCode.failed;
 }
 
 /**

@@ -1,12 +1,6 @@
 import type { Command } from 'commander';
-import { sortAddresses } from '../../address.js';
 import { ExitCode } from '../../errors.js';
-import { appliedCount } from '../../store/applied.js';
-import { allLookups } from '../../store/observations.js';
-import { lastDeliveries } from '../../store/notifications.js';
-import { loadLeftovers } from '../../store/placements.js';
-import { lastRun, latestPushes } from '../../store/runs.js';
-import { computeDesired } from '../../sync/desired-from-store.js';
+import { buildStatus } from '../../sync/status.js';
 import { action } from '../context.js';
 
 export function registerStatus(program: Command): void {
@@ -20,69 +14,11 @@ export function registerStatus(program: Command): void {
         const config = ctx.loadConfig();
         const db = ctx.openReadonly();
         try {
-          const now = ctx.clock().getTime();
-          const lookups = new Map(allLookups(db).map((l) => [`${l.name}|${l.family}`, l]));
-          const counts = appliedCount(db);
-          const lists = [...config.lists.values()].map((list) => {
-            const desired = computeDesired(db, config, list, now);
-            return {
-              list: list.name,
-              addresses: sortAddresses(desired.entries.keys()),
-              names: list.names.map((name) => ({
-                name,
-                lookups: list.families.map((family) => {
-                  const l = lookups.get(`${name}|${family}`);
-                  return {
-                    family,
-                    outcome: l?.outcome ?? 'never looked up',
-                    last_success: l?.last_success ?? null,
-                    failing_since: l?.failing_since ?? null,
-                    detail: l?.detail ?? null,
-                  };
-                }),
-              })),
-              failing: list.names.filter((n) =>
-                list.families.some((f) => lookups.get(`${n}|${f}`)?.failing_since),
-              ),
-            };
-          });
-          const pushes = latestPushes(db);
-          const targets = [...config.targets.values()].map((t) => {
-            const p = pushes.find((x) => x.target === t.name);
-            return {
-              target: t.name,
-              type: t.type,
-              last_push: p?.last ?? null,
-              last_success: p?.lastOk?.at ?? null,
-              entries: Object.fromEntries(
-                counts.filter((c) => c.target === t.name).map((c) => [c.list, c.count]),
-              ),
-            };
-          });
-          const run = lastRun(db);
-          const leftovers = loadLeftovers(db).map((l) => ({
-            target: l.target,
-            list: l.list,
-            place: l.place,
-            entries: l.addresses.length,
-            since: l.since,
-            removal: l.removal,
-          }));
-          const delivered = lastDeliveries(db);
-          const notifications = config.notify.map((n) => ({
-            entry: n.label,
-            last: delivered.find((d) => d.entry === n.label) ?? null,
-          }));
+          const status = buildStatus(config, db, ctx.clock().getTime());
           if (ctx.json) {
-            ctx.printJson({
-              database: config.database,
-              last_run: run ?? null,
-              lists,
-              targets,
-              leftovers,
-              notifications,
-            });
+            ctx.printJson(status);
           } else {
+            const { last_run: run, lists, targets, leftovers, notifications } = status;
             const out: string[] = [];
             out.push(
               run

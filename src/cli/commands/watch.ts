@@ -1,11 +1,14 @@
 import type { Command } from 'commander';
 import { loadConfigFile } from '../../config/load.js';
-import { ConfigError, ExitCode } from '../../errors.js';
 import { Notifier } from '../../notify/notifier.js';
+import { ConfigError, ExitCode, UserError } from '../../errors.js';
+import { serveSettings } from '../../config/serve.js';
+import type { FeedServer } from '../../serve/server.js';
 import { checkMetricsPath, writeRunMetrics } from '../../report/metrics.js';
 import { acquireLock } from '../../store/lock.js';
 import { parseDuration } from '../../time.js';
 import type { SyncResult } from '../../sync/engine.js';
+import type { Config } from '../../config/types.js';
 import { TARGET_TYPES } from '../../../adapters/registry.js';
 import { action, type Context } from '../context.js';
 import { syncLines } from '../../sync/lines.js';
@@ -57,6 +60,7 @@ export function registerWatch(program: Command): void {
           const { Watcher } = await import('../../sync/watch.js');
           const notifier = new Notifier({ db, log: ctx.log, clock: ctx.clock });
           let current = config;
+          let server: FeedServer | undefined;
           const watcher = new Watcher(config, db, {
             minIntervalMs,
             maxIntervalMs,
@@ -75,6 +79,11 @@ export function registerWatch(program: Command): void {
                 );
               for (const w of next.warnings) ctx.log.warn(w);
               current = next;
+              server?.reload(next);
+              if (Boolean(next.serve) !== Boolean(server))
+                ctx.log.warn(
+                  `serve: ${server ? 'still serving' : 'not serving'}; restart watch to change that`,
+                );
               return next;
             },
             afterSync: (result) => {
@@ -94,6 +103,8 @@ export function registerWatch(program: Command): void {
           process.on('SIGINT', onInt);
           process.on('SIGHUP', onHup);
           try {
+            // Answers feeds beside the loop, from its own read-only connection, as `serve` does.
+            if (config.serve) server = await startServing(ctx, config, 2 * maxIntervalMs);
             await watcher.run();
             return ExitCode.ok;
           } finally {
@@ -101,6 +112,7 @@ export function registerWatch(program: Command): void {
             process.off('SIGINT', onInt);
             process.off('SIGHUP', onHup);
             await notifier.settled();
+            await server?.close();
             db.close();
             lock.release();
           }
@@ -108,6 +120,31 @@ export function registerWatch(program: Command): void {
         { jsonLogs: true },
       ),
     );
+}
+
+/**
+ * The feed server of a watch. A configuration it cannot use (users file, certificate) stops the
+ * watch before its first sync; a port it cannot listen on does not: the syncs go on, unserved.
+ */
+async function startServing(
+  ctx: Context,
+  config: Config,
+  healthyWithinMs: number,
+): Promise<FeedServer | undefined> {
+  const { FeedServer } = await import('../../serve/server.js');
+  try {
+    return await FeedServer.start({
+      config,
+      settings: serveSettings(config.serve),
+      healthyWithinMs,
+      log: ctx.log,
+      clock: ctx.clock,
+    });
+  } catch (err) {
+    if (err instanceof ConfigError || !(err instanceof UserError)) throw err;
+    ctx.log.error(`${err.message}; watch goes on syncing without serving`);
+    return undefined;
+  }
 }
 
 /** Change lines go where sync prints them, on stdout, each with the time of its sync; none with -q. */

@@ -1,0 +1,123 @@
+import { sortAddresses, type Family } from '../address.js';
+import type { Config } from '../config/types.js';
+import { appliedCount } from '../store/applied.js';
+import type { Db } from '../store/db.js';
+import { lastDeliveries, type Delivery } from '../store/notifications.js';
+import { allLookups } from '../store/observations.js';
+import { loadLeftovers } from '../store/placements.js';
+import { lastRun, latestPushes, type PushRow, type RunRow } from '../store/runs.js';
+import { computeDesired } from './desired-from-store.js';
+
+export interface NameStatus {
+  name: string;
+  lookups: {
+    family: Family;
+    outcome: string;
+    last_success: string | null;
+    failing_since: string | null;
+    detail: string | null;
+  }[];
+}
+
+export interface ListStatus {
+  list: string;
+  addresses: string[];
+  names: NameStatus[];
+  failing: string[];
+}
+
+export interface TargetStatus {
+  target: string;
+  type: string;
+  last_push: PushRow | null;
+  last_success: string | null;
+  entries: Record<string, number>;
+}
+
+export interface LeftoverStatus {
+  target: string;
+  list: string;
+  place: string;
+  entries: number;
+  since: string;
+  removal: string;
+}
+
+export interface NotificationStatus {
+  entry: string;
+  /** The last delivery to the entry; null before one. */
+  last: Delivery | null;
+}
+
+/** What `status` shows, and `status --json` prints as it is; the status page of `serve` shows it too. */
+export interface StatusData {
+  database: string;
+  last_run: RunRow | null;
+  lists: ListStatus[];
+  targets: TargetStatus[];
+  leftovers: LeftoverStatus[];
+  notifications: NotificationStatus[];
+}
+
+/**
+ * Per list its names, their last lookups and the addresses it must hold now; per target its last
+ * push and what it holds; places left behind. Read in one go from the database; `now` decides
+ * what has aged out.
+ */
+export function buildStatus(config: Config, db: Db, now: number): StatusData {
+  const lookups = new Map(allLookups(db).map((l) => [`${l.name}|${l.family}`, l]));
+  const counts = appliedCount(db);
+  const lists = [...config.lists.values()].map((list): ListStatus => {
+    const desired = computeDesired(db, config, list, now);
+    return {
+      list: list.name,
+      addresses: sortAddresses(desired.entries.keys()),
+      names: list.names.map((name) => ({
+        name,
+        lookups: list.families.map((family) => {
+          const l = lookups.get(`${name}|${family}`);
+          return {
+            family,
+            outcome: l?.outcome ?? 'never looked up',
+            last_success: l?.last_success ?? null,
+            failing_since: l?.failing_since ?? null,
+            detail: l?.detail ?? null,
+          };
+        }),
+      })),
+      failing: list.names.filter((n) => list.families.some((f) => lookups.get(`${n}|${f}`)?.failing_since)),
+    };
+  });
+  const pushes = latestPushes(db);
+  const targets = [...config.targets.values()].map((t): TargetStatus => {
+    const p = pushes.find((x) => x.target === t.name);
+    return {
+      target: t.name,
+      type: t.type,
+      last_push: p?.last ?? null,
+      last_success: p?.lastOk?.at ?? null,
+      entries: Object.fromEntries(counts.filter((c) => c.target === t.name).map((c) => [c.list, c.count])),
+    };
+  });
+  const leftovers = loadLeftovers(db).map((l) => ({
+    target: l.target,
+    list: l.list,
+    place: l.place,
+    entries: l.addresses.length,
+    since: l.since,
+    removal: l.removal,
+  }));
+  const delivered = lastDeliveries(db);
+  const notifications = config.notify.map((n) => ({
+    entry: n.label,
+    last: delivered.find((d) => d.entry === n.label) ?? null,
+  }));
+  return {
+    database: config.database,
+    last_run: lastRun(db) ?? null,
+    lists,
+    targets,
+    leftovers,
+    notifications,
+  };
+}
