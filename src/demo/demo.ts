@@ -4,6 +4,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TARGET_TYPES } from '../../adapters/registry.js';
+import { feedPath } from '../../adapters/feed/index.js';
 import { parseConfig } from '../config/load.js';
 import { DEFAULT_HEALTHY_WITHIN_MS, serveSettings } from '../config/serve.js';
 import type { Logger } from '../log.js';
@@ -114,7 +115,7 @@ async function pollFeed(config: Config, print: (s: string) => void, log: Logger)
     const [user, secret] = readFileSync(settings.usersFile as string, 'utf8')
       .trim()
       .split(':') as [string, string];
-    const url = `${server.url}/feeds/feeds/i2n_https.txt`;
+    const url = `${server.url}${feedPath('polled', 'i2n_https')}`;
     print(`\na firewall polls the feed target: GET ${url} (HTTP Basic, user ${user})`);
     const first = await get(url, `${user}:${secret}`);
     printResponse(print, first.res, first.body);
@@ -156,7 +157,7 @@ targets:
   export:
     type: file
     dir: lists
-  feeds:
+  polled:
     type: feed                 # for firewalls that poll a URL: dnsfence serve answers it
     lists: [i2n_https]
 serve:

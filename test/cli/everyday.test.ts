@@ -105,11 +105,11 @@ describe('everyday commands', () => {
     expect(r.stdout).toMatch(/- 192\.0\.2\.10 .*expired/);
     // A firewall polls the feed target's list, and the report names it with the version it holds.
     expect(r.stdout).toMatch(
-      /GET http:\/\/127\.0\.0\.1:\d+\/feeds\/feeds\/i2n_https\.txt \(HTTP Basic, user firewall\)\n {2}HTTP\/1\.1 200 OK\n/,
+      /GET http:\/\/127\.0\.0\.1:\d+\/feeds\/polled\/i2n_https\.txt \(HTTP Basic, user firewall\)\n {2}HTTP\/1\.1 200 OK\n/,
     );
     expect(r.stdout).toMatch(/^ {2}HTTP\/1\.1 304 Not Modified$/m);
     expect(r.stdout).toMatch(
-      /^ {2}127\.0\.0\.1 \(user firewall\) +feeds\/i2n_https\.txt +"[0-9a-f]{32}" \(current\) /m,
+      /^ {2}127\.0\.0\.1 \(user firewall\) +polled\/i2n_https\.txt +"[0-9a-f]{32}" \(current\) /m,
     );
     const scratch = readdirSync(dir.path).find((f) => f.startsWith('dnsfence-demo-')) as string;
     const secret = readFileSync(join(dir.path, scratch, 'feed-users'), 'utf8')
