@@ -334,7 +334,9 @@ describe('secrets', () => {
     chmodSync(file, 0o644);
     expect(readSecret({ key: 'k', file }).warning).toMatch(/readable by group or others/);
     const missing = () => readSecret({ key: 'targets.edge.password_file', file: join(dir.path, 'nope') });
-    expect(missing).toThrow(/targets\.edge\.password_file: cannot read .*nope: ENOENT/);
+    expect(missing).toThrow(
+      /targets\.edge\.password_file: cannot read .*nope: no such file or directory \(ENOENT\)$/,
+    );
   });
 });
 

@@ -1,7 +1,5 @@
-import { readFileSync, statSync } from 'node:fs';
 import { parseAddress, sortAddresses } from '../../src/address.js';
-import { readSecret } from '../../src/config/secrets.js';
-import { errnoText } from '../../src/errno.js';
+import { readSecret, readSecretFile } from '../../src/config/secrets.js';
 import { ConfigError, TargetError } from '../../src/errors.js';
 import type { Change } from '../../src/model/change.js';
 import type {
@@ -39,25 +37,12 @@ type Json = Record<string, unknown>;
 
 /** The API key file OPNsense offers for download: `key=…` and `secret=…` lines. */
 function readApiKeyFile(path: string, key: string): { credentials: string; warning?: string } {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`${key}: cannot read ${path}: ${errnoText(err)}`);
-  }
+  const { text, warning } = readSecretFile(path, key);
   const field = (name: string) => new RegExp(`^\\s*${name}\\s*=\\s*(\\S+)\\s*$`, 'm').exec(text)?.[1];
   const k = field('key');
   const s = field('secret');
   if (!k || !s) throw new ConfigError(`${key}: ${path} must hold key=… and secret=… lines`);
-  const mode = statSync(path).mode;
-  return {
-    credentials: `${k}:${s}`,
-    ...((mode & 0o077) !== 0
-      ? {
-          warning: `${key}: ${path} is readable by group or others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`,
-        }
-      : {}),
-  };
+  return { credentials: `${k}:${s}`, ...(warning !== undefined ? { warning } : {}) };
 }
 
 /**

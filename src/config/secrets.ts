@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import { errnoText } from '../errno.js';
 import { ConfigError } from '../errors.js';
 import type { SecretRef } from './types.js';
 
@@ -21,21 +22,30 @@ export function readSecret(ref: SecretRef, env = process.env): Secret {
     return { value };
   }
   const file = ref.file as string;
-  let text: string;
-  let mode: number;
-  try {
-    text = readFileSync(file, 'utf8');
-    mode = statSync(file).mode;
-  } catch (err) {
-    throw new ConfigError(
-      `${ref.key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
-    );
-  }
+  const { text, warning } = readSecretFile(file, ref.key);
   const value = text.trim();
   if (value === '') throw new ConfigError(`${ref.key}: ${file} is empty`);
   const secret: Secret = { value };
-  if ((mode & 0o077) !== 0) {
-    secret.warning = `${ref.key}: ${file} is readable by group or others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`;
-  }
+  if (warning !== undefined) secret.warning = warning;
   return secret;
+}
+
+/**
+ * A file that holds secrets, read with a warning when group or others can read it too: the
+ * same check for every secret, users and key file dnsfence reads.
+ */
+export function readSecretFile(path: string, key: string): { text: string; warning?: string } {
+  let text: string;
+  let mode: number;
+  try {
+    text = readFileSync(path, 'utf8');
+    mode = statSync(path).mode;
+  } catch (err) {
+    throw new ConfigError(`${key}: cannot read ${path}: ${errnoText(err)}`);
+  }
+  if ((mode & 0o077) === 0) return { text };
+  return {
+    text,
+    warning: `${key}: ${path} is readable by group or others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`,
+  };
 }

@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
-import { errnoText } from '../errno.js';
+import { readSecretFile } from '../config/secrets.js';
 import { ConfigError } from '../errors.js';
 
 const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
@@ -22,14 +21,7 @@ export class Users {
   ) {}
 
   static read(path: string, key = 'serve.users_file'): Users {
-    let text: string;
-    let mode: number;
-    try {
-      text = readFileSync(path, 'utf8');
-      mode = statSync(path).mode;
-    } catch (err) {
-      throw new ConfigError(`${key}: cannot read ${path}: ${errnoText(err)}`);
-    }
+    const { text, warning } = readSecretFile(path, key);
     const digests = new Map<string, Buffer>();
     text.split(/\r?\n/).forEach((raw, i) => {
       const line = raw.trim();
@@ -45,10 +37,6 @@ export class Users {
       digests.set(user, digest(line.slice(colon + 1)));
     });
     if (digests.size === 0) throw new ConfigError(`${key}: ${path} holds no user:secret line`);
-    const warning =
-      (mode & 0o077) !== 0
-        ? `${key}: ${path} is readable by group or others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`
-        : undefined;
     return new Users(digests, warning);
   }
 
