@@ -65,6 +65,11 @@ export interface TargetTraits {
   writes: string[];
   /** Capabilities its commands need on this host (a local nft: CAP_NET_ADMIN). */
   capabilities: string[];
+  /**
+   * The forwarder may hold an answer until this target has its new addresses: it takes additions
+   * at once, without a read first (the adapter's `add`), in one transaction of its own.
+   */
+  hold: boolean;
 }
 
 /** What `rules --target` asks a type to word: each list with the ports it is for, and who needs it. */
