@@ -64,6 +64,7 @@ describe('store', () => {
       { version: 5, name: 'negative_answers' },
       { version: 6, name: 'placements' },
       { version: 8, name: 'notifications' },
+      { version: 9, name: 'learned' },
     ]);
   });
 

@@ -136,3 +136,14 @@ function uniqueBy<T>(items: T[], key: (t: T) => string): T[] {
   for (const item of items) if (!seen.has(key(item))) seen.set(key(item), item);
   return [...seen.values()];
 }
+
+/** Every name a list's addresses come from: configured, learned and forgotten-but-ageing. */
+export function namesOf(list: ListConfig): string[] {
+  if (!list.learned && !list.forgotten) return list.names;
+  return [...list.names, ...(list.learned ?? []), ...(list.forgotten ?? [])];
+}
+
+/** The names a pass resolves: the configured ones and those learned within retention of their last query. */
+export function resolvedNamesOf(list: ListConfig): string[] {
+  return list.learned ? [...list.names, ...list.learned] : list.names;
+}

@@ -99,3 +99,9 @@ function validateHostname(input: string): string {
     return '!looks like an IP address, not a DNS name (use static:)';
   return name;
 }
+
+/** Whether a name (lower case, no final dot) is one or more labels below the zone of `*.zone`. */
+export function matchesWildcard(name: string, wildcard: string): boolean {
+  const zone = wildcard.slice(1); // ".zone"
+  return name.length > zone.length && name.endsWith(zone);
+}

@@ -1,5 +1,6 @@
 import { parseAddress } from '../address.js';
 import ipaddr from 'ipaddr.js';
+import { namesOf } from '../config/lists.js';
 import type { ListConfig } from '../config/types.js';
 import { droppedAnswer } from './hygiene.js';
 import type { NameStatus, Sighting } from '../model/observation.js';
@@ -30,7 +31,7 @@ export function desiredList(input: DesiredInput): DesiredList {
   const rejected: Rejected[] = [];
   const staleNames = new Set<string>();
   const families = new Set(list.families);
-  const configured = new Set(list.names);
+  const configured = new Set(namesOf(list));
   const status = new Map(input.statuses.map((s) => [`${s.name}|${s.family}`, s]));
 
   for (const s of list.static) {
