@@ -44,9 +44,21 @@ export interface Adapter<D = unknown> {
    */
   operations?(snapshot: Snapshot<D>, plan: TargetPlan<D>): Operation[];
   apply(plan: TargetPlan<D>): Promise<ApplyResult>;
+  /**
+   * Puts entries on lists at once, in one transaction of the target's, without reading it first,
+   * creating a missing table, set or file; an entry already there is no error. The forwarder's
+   * held additions: a type with the `hold` trait has it. Returns the changes the target confirmed.
+   */
+  add?(additions: readonly Additions[]): Promise<ApplyResult>;
   /** Read-only probe for `check`: one line on what was found. Throws TargetError. */
   check(): Promise<string>;
   close(): Promise<void>;
+}
+
+/** Entries to add to one list (its `reason` is `dns`: new answers). */
+export interface Additions {
+  ref: ListRef;
+  add: Change[];
 }
 
 /** What the rest of dnsfence needs to know about a configured target of some type. */
