@@ -1,0 +1,122 @@
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Change } from '../model/change.js';
+import type { LookupResult } from '../resolver/types.js';
+import { appendAudit } from '../store/audit.js';
+import type { Db } from '../store/db.js';
+import { dropLearned, recordAsked, type Asked } from '../store/learned.js';
+import { lookupRecorder } from '../store/observations.js';
+import { recordPush, recordRun } from '../store/runs.js';
+
+/** How often what the forwarder learned is written, when no held addition writes it sooner. */
+const FLUSH_MS = 1000;
+
+/**
+ * What the forwarder writes to the database: the answers it learned from (observations, as a
+ * lookup records them), the names it learned and when they were asked, and what hold targets
+ * confirmed (a run of its own, audited). Answers are collected and written together, a name once
+ * per write however often it was asked; held additions are written as soon as they are confirmed.
+ */
+export class Recorder {
+  private observations = new Map<string, { result: LookupResult; at: Date }>();
+  private asks = new Map<string, Asked>();
+  private drops: { list: string; names: string[] }[] = [];
+  private readonly timer: NodeJS.Timeout;
+  private failing = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly configHash: () => string,
+    private readonly log: Logger,
+  ) {
+    this.timer = setInterval(() => this.flush(), FLUSH_MS).unref();
+  }
+
+  observe(result: LookupResult, at: Date): void {
+    this.observations.set(`${result.name}|${result.family}`, { result, at });
+  }
+
+  asked(ask: Asked): void {
+    this.asks.set(`${ask.list}|${ask.name}`, ask);
+  }
+
+  forgot(list: string, names: string[]): void {
+    for (const name of names) this.asks.delete(`${list}|${name}`);
+    this.drops.push({ list, names });
+  }
+
+  /** Writes what is collected; the answers' commits are made durable by the next full commit. */
+  flush(): void {
+    if (this.observations.size + this.asks.size + this.drops.length === 0) return;
+    this.write('NORMAL', () => this.writeCollected());
+  }
+
+  /**
+   * Records, with everything collected, the additions a hold target confirmed: a run of the
+   * forwarder's own with the target's push, and each addition in the audit log. Committed durably,
+   * as everything that reached a firewall is.
+   */
+  held(target: string, changes: Change[], startedAt: Date, finishedAt: Date): void {
+    this.write('FULL', () => {
+      this.writeCollected();
+      if (changes.length === 0) return;
+      const summary = `${changes.length} change(s) held for forwarded answers`;
+      const runId = recordRun(this.db, {
+        command: 'forward',
+        configHash: this.configHash(),
+        startedAt,
+        finishedAt,
+        outcome: 'ok',
+        exitCode: 0,
+        summary,
+      });
+      appendAudit(this.db, runId, finishedAt, changes);
+      recordPush(this.db, {
+        run_id: runId,
+        target,
+        at: finishedAt.toISOString(),
+        outcome: 'ok',
+        added: changes.length,
+        removed: 0,
+        detail: null,
+      });
+    });
+  }
+
+  private writeCollected(): void {
+    const observations = [...this.observations.values()];
+    const asks = [...this.asks.values()];
+    const drops = this.drops;
+    this.observations = new Map();
+    this.asks = new Map();
+    this.drops = [];
+    const recorder = lookupRecorder(this.db);
+    for (const o of observations) recorder.record(o.result, o.at);
+    recordAsked(this.db, asks);
+    for (const d of drops) dropLearned(this.db, d.list, d.names);
+  }
+
+  /** One transaction; a failure (a full disk) is said once and forwarding goes on. */
+  private write(synchronous: 'NORMAL' | 'FULL', work: () => void): void {
+    const own = this.db.pragma('synchronous', { simple: true }) as number;
+    try {
+      if (synchronous === 'NORMAL') this.db.pragma('synchronous = NORMAL');
+      this.db.transaction(work)();
+      if (this.failing) this.log.info('forward: the database takes what was learned again');
+      this.failing = false;
+    } catch (err) {
+      if (!this.failing)
+        this.log.error(
+          `forward: cannot record what was learned (${errorMessage(err)}); answering goes on, the next sync reconciles the targets`,
+        );
+      this.failing = true;
+    } finally {
+      if (synchronous === 'NORMAL') this.db.pragma(`synchronous = ${own}`);
+    }
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.flush();
+  }
+}
