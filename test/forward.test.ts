@@ -14,6 +14,9 @@ import type { Logger } from '../src/log.js';
 import { openDatabase, type Db } from '../src/store/db.js';
 import { migrate } from '../src/store/migrate.js';
 import { freePort, netns, setElements, startZone, tempDir } from './helpers.js';
+import { silentLogger } from '../src/log.js';
+import { runSync, type SyncResult } from '../src/sync/engine.js';
+import { Watcher } from '../src/sync/watch.js';
 
 // The forwarder in this process, with real sockets: a dns2 zone server behind it (its fault modes:
 // truncation, SERVFAIL, silence), targets to hold answers for (real nft in a private network
@@ -31,6 +34,9 @@ let wanted: string[][];
 let ns: ReturnType<typeof netns>;
 let table: string;
 let tables = 0;
+/** The forwarder's and the syncs' clock: real time, unless a test moves it. */
+let now: number | undefined;
+const clock = () => new Date(now ?? Date.now());
 
 const log: Logger = {
   debug: () => undefined,
@@ -51,6 +57,7 @@ afterAll(async () => {
   ns?.cleanup();
 });
 beforeEach(async () => {
+  now = undefined;
   dir = tempDir();
   table = `fwd${++tables}`;
   writeFileSync(join(dir.path, 'nft'), `#!/bin/sh\nsleep 0.1\nexec ${ns.nft.join(' ')} "$@"\n`, {
@@ -73,11 +80,16 @@ afterEach(async () => {
   dir.cleanup();
 });
 
-async function start(forward = '', extra = '', resolve = '{ timeout: 1s, attempts: 1 }'): Promise<Config> {
+async function start(
+  forward = '',
+  extra = '',
+  resolve = '{ timeout: 1s, attempts: 1 }',
+  top = '',
+): Promise<Config> {
   const file = join(dir.path, 'dnsfence.yaml');
   writeFileSync(
     file,
-    `resolvers: ["127.0.0.1:${upstream}"]\nresolve: ${resolve}\n` +
+    `resolvers: ["127.0.0.1:${upstream}"]\nresolve: ${resolve}\n${top}` +
       `forward:\n  listen: ["127.0.0.1:${port}"]\n${forward}\n` +
       'lists:\n  av:\n    names: ["*.avcloud.intra2net.com", update.example.net]\n' +
       `targets:\n  out: {type: file, dir: lists}\n  fw: {type: nftables, table: ${table}, nft: [${join(dir.path, 'nft')}]}\n${extra}`,
@@ -88,7 +100,7 @@ async function start(forward = '', extra = '', resolve = '{ timeout: 1s, attempt
   forwarder = await Forwarder.start(config, {
     db,
     gate: new KeyedLock(),
-    clock: () => new Date(),
+    clock,
     log,
     wantSync: (lists) => wanted.push(lists),
   });
@@ -535,3 +547,95 @@ async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> 
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+describe('learned names over time (a simulated clock)', () => {
+  const H = 3_600_000;
+  const T0 = Date.parse('2026-11-01T00:00:00Z');
+  const sync = (config: Config, preview = false) =>
+    runSync(config, db, { command: 'test', preview, force: false, clock });
+  const asked = () => zone.log.filter((l) => l.includes('x.avcloud'));
+  const changes = (r: SyncResult) =>
+    r.targets
+      .filter((t) => t.target === 'out')
+      .flatMap((t) => t.push?.applied ?? [])
+      .map((c) => `${c.action} ${c.address} ${c.reason}`);
+
+  it('plan and sync resolve a learned name while within retention of its last query, then forget it; its addresses age out', async () => {
+    now = T0;
+    const config = await start('', '', '{ timeout: 1s, attempts: 1, families: [ipv4] }', 'retention: 2h\n');
+    await ask(query('x.avcloud.intra2net.com', DNS.Packet.TYPE.A));
+    await forwarder!.close();
+    forwarder = undefined;
+    zone.set('x.avcloud.intra2net.com', { a: ['203.0.113.8'], ttl: 60 });
+    now = T0 + 1 * H;
+    zone.log.length = 0;
+    const plan = await sync(config, true);
+    expect(plan.lookups.map((l) => l.name)).toEqual(['update.example.net', 'x.avcloud.intra2net.com']);
+    expect(changes(await sync(config))).toEqual(['added 203.0.113.8 dns']);
+    expect(asked()).toEqual(['udp x.avcloud.intra2net.com A', 'udp x.avcloud.intra2net.com A']);
+    // Two hours after its last query the name is forgotten: not asked any more.
+    now = T0 + 2.5 * H;
+    zone.log.length = 0;
+    expect(changes(await sync(config))).toEqual(['removed 203.0.113.7 expired']);
+    expect(asked()).toEqual([]);
+    expect(listed()).toEqual(['203.0.113.8']);
+    // Its last address goes two hours after it was last seen.
+    now = T0 + 3.5 * H;
+    expect(changes(await sync(config))).toEqual(['removed 203.0.113.8 expired']);
+    expect(listed()).toEqual(['']);
+  });
+
+  it('a query keeps it: asked again through the forwarder, the name is resolved for another retention', async () => {
+    now = T0;
+    const config = await start('', '', '{ timeout: 1s, attempts: 1, families: [ipv4] }', 'retention: 2h\n');
+    await ask(query('x.avcloud.intra2net.com', DNS.Packet.TYPE.A));
+    now = T0 + 1.5 * H;
+    await ask(query('x.avcloud.intra2net.com', DNS.Packet.TYPE.A));
+    await forwarder!.close();
+    forwarder = undefined;
+    now = T0 + 3 * H;
+    zone.log.length = 0;
+    await sync(config);
+    expect(asked()).toEqual(['udp x.avcloud.intra2net.com A']);
+    expect(db.prepare('SELECT first_learned, last_queried FROM learned').get()).toEqual({
+      first_learned: new Date(T0).toISOString(),
+      last_queried: new Date(T0 + 1.5 * H).toISOString(),
+    });
+  });
+
+  it('watch re-resolves a learned name on its TTL, and stops once it is forgotten', async () => {
+    now = T0;
+    const config = await start('', '', '{ timeout: 1s, attempts: 1, families: [ipv4] }', 'retention: 2h\n');
+    await ask(query('x.avcloud.intra2net.com', DNS.Packet.TYPE.A));
+    await forwarder!.close();
+    forwarder = undefined;
+    const asked: number[] = [];
+    const push = zone.log.push.bind(zone.log);
+    zone.log.push = (...lines: string[]) => {
+      if (lines.some((l) => l.includes('x.avcloud'))) asked.push(now as number);
+      return push(...lines);
+    };
+    const until = T0 + 4 * H;
+    const watcher = new Watcher(config, db, {
+      minIntervalMs: 5 * 60_000,
+      maxIntervalMs: H,
+      driftIntervalMs: H,
+      clock,
+      log: silentLogger,
+      reload: () => config,
+      sleep: async (ms) => {
+        now = (now as number) + ms;
+        if ((now as number) >= until) watcher.stop();
+      },
+    });
+    try {
+      await watcher.run();
+    } finally {
+      zone.log.push = push;
+    }
+    expect(asked.length).toBeGreaterThan(10);
+    // Every few minutes while the name was asked for within retention; never after.
+    expect(Math.max(...asked)).toBeLessThanOrEqual(T0 + 2 * H);
+    expect(Math.max(...asked)).toBeGreaterThan(T0 + 1.8 * H);
+  });
+});
