@@ -258,7 +258,7 @@ describe('a forwarder, not a filter', () => {
       const p = DNS.Packet.parse(m);
       const answer = new DNS.Packet(p);
       answer.header.qr = 1;
-      answer.header.ad = 1;
+      answer.header.aa = 1;
       answer.header.ra = 1;
       answer.answers.push({
         name: p.questions[0]!.name,
@@ -287,7 +287,7 @@ describe('a forwarder, not a filter', () => {
     const answer = r!.answer;
     expect(answer.readUInt16BE(0)).toBe(999);
     const p = parse(answer);
-    expect(p.header).toMatchObject({ qr: 1, ad: 1, ra: 1, rd: 1 });
+    expect(p.header).toMatchObject({ qr: 1, aa: 1, ra: 1, rd: 1 });
     expect(p.answers).toEqual([expect.objectContaining({ address: '203.0.113.99', ttl: 4321 })]);
   });
 

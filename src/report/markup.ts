@@ -1,5 +1,14 @@
 import type { ReportModel, ReportRow } from './model.js';
-import { LISTS_TITLE, listHeading, NO_CHANGES, shortTime, shownNames, summaryItems } from './summary.js';
+import {
+  LEARNED_TITLE,
+  learnedCells,
+  LISTS_TITLE,
+  listHeading,
+  NO_CHANGES,
+  shortTime,
+  shownNames,
+  summaryItems,
+} from './summary.js';
 
 /** Markdown: the same summary and tables as the text form, for tickets and wikis. */
 export function renderMarkdown(model: ReportModel): string {
@@ -41,6 +50,16 @@ export function renderMarkdown(model: ReportModel): string {
           `| ${cell(c.target)} | ${cell(c.list)} | ${a.address} | ${cell(shownNames(a))} | ${a.since} |`,
         );
     }
+  }
+  if (model.learned.length > 0) {
+    out.push(
+      '',
+      `## ${LEARNED_TITLE}`,
+      '',
+      '| list | name | learned | entry | last asked |',
+      '| --- | --- | --- | --- | --- |',
+    );
+    for (const l of model.learned) out.push(`| ${learnedCells(l).map(cell).join(' | ')} |`);
   }
   return `${out.join('\n')}\n`;
 }
@@ -164,6 +183,17 @@ function listsTable(model: ReportModel): string {
     .join('\n');
 }
 
+function learnedTable(model: ReportModel): string {
+  if (model.learned.length === 0) return '';
+  const rows = model.learned.map(
+    (l) =>
+      `<tr>${learnedCells(l)
+        .map((c, i) => `<td>${i < 2 ? breakable(c) : esc(c)}</td>`)
+        .join('')}</tr>`,
+  );
+  return `<h2>${LEARNED_TITLE}</h2>\n<table class="learned"><thead><tr><th>List</th><th>Name</th><th>Learned</th><th>Entry</th><th>Last asked</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>\n`;
+}
+
 /**
  * One self-contained, printable HTML file: no external assets, readable offline. Long names and
  * addresses break between labels and hashes anywhere, so that the page never scrolls sideways
@@ -193,6 +223,6 @@ ${timelines(model)}
 ${changesTable(model)}
 <h2>${LISTS_TITLE}</h2>
 ${listsTable(model)}
-</body></html>
+${learnedTable(model)}</body></html>
 `;
 }

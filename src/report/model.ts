@@ -8,6 +8,7 @@ import {
   appliedEntries,
   auditEntriesIn,
   failuresIn,
+  learnedIn,
   namesWithoutAddressIn,
   pushesOfRunsIn,
   runsIn,
@@ -40,6 +41,18 @@ export interface ConfigSpan {
   hash: string;
   from: string;
   until: string;
+}
+
+/** A name a list learned from DNS traffic (the forwarder): when, from which client, through which entry. */
+export interface LearnedRow {
+  list: string;
+  name: string;
+  /** `*.zone`, or the configured name its CNAME chain led to. */
+  entry: string;
+  firstLearned: string;
+  client: string;
+  lastQueried: string;
+  lastClient: string;
 }
 
 export interface ListContent {
@@ -80,6 +93,8 @@ export interface ReportModel {
   rows: ReportRow[];
   /** What each target list holds now, as the audit log records it. */
   lists: ListContent[];
+  /** Names the lists learned from DNS traffic, known in the period. */
+  learned: LearnedRow[];
 }
 
 /**
@@ -134,6 +149,17 @@ export function buildReport(
     },
     rows,
     lists: listContents(db, scope, filters, config),
+    learned: learnedIn(db, s, u)
+      .filter((l) => scope.list(l.list) && scope.name(l.name))
+      .map((l) => ({
+        list: l.list,
+        name: l.name,
+        entry: l.entry,
+        firstLearned: l.first_learned,
+        client: l.client,
+        lastQueried: l.last_queried,
+        lastClient: l.last_client,
+      })),
   };
 }
 

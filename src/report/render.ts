@@ -1,6 +1,15 @@
 import { renderHtml, renderMarkdown } from './markup.js';
 import type { ReportModel } from './model.js';
-import { LISTS_TITLE, listHeading, NO_CHANGES, shortTime, shownNames, summaryItems } from './summary.js';
+import {
+  LEARNED_TITLE,
+  learnedCells,
+  LISTS_TITLE,
+  listHeading,
+  NO_CHANGES,
+  shortTime,
+  shownNames,
+  summaryItems,
+} from './summary.js';
 
 export type ReportFormat = 'text' | 'md' | 'csv' | 'json' | 'html';
 export const REPORT_FORMATS: ReportFormat[] = ['text', 'md', 'csv', 'json', 'html'];
@@ -108,5 +117,7 @@ function renderText(model: ReportModel): string {
         ),
       );
   }
+  if (model.learned.length > 0)
+    out.push('', `${LEARNED_TITLE}:`, ...table(model.learned.map(learnedCells)).map((line) => `  ${line}`));
   return `${out.join('\n')}\n`;
 }

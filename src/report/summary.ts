@@ -1,4 +1,11 @@
-import type { ConfigSpan, ListContent, NotificationSummary, ReportModel, ReportRow } from './model.js';
+import type {
+  ConfigSpan,
+  LearnedRow,
+  ListContent,
+  NotificationSummary,
+  ReportModel,
+  ReportRow,
+} from './model.js';
 
 /** One line of the report's summary, worded once for every format that shows a summary. */
 export interface SummaryItem {
@@ -46,6 +53,9 @@ export function summaryItems(model: ReportModel, hashes: 'full' | 'short'): Summ
     { label: 'names changed', value: joined(s.namesChanged) },
     { label: 'names failed', value: joined(s.namesFailed) },
     { label: 'names without address', value: joined(s.namesWithoutAddress) },
+    ...(model.learned.length > 0
+      ? [{ label: 'names learned', value: joined([...new Set(model.learned.map((l) => l.name))]) }]
+      : []),
     { label: 'targets failed', value: joined(s.targetsFailed) },
     ...notificationItems(s.notifications),
     {
@@ -81,3 +91,16 @@ export function listHeading(c: ListContent): string {
 }
 
 export const LISTS_TITLE = 'Lists now, as the audit log records them';
+
+export const LEARNED_TITLE = 'Names learned from DNS traffic (the forwarder)';
+
+/** One learned name's row, the same words in every format. */
+export function learnedCells(l: LearnedRow): string[] {
+  return [
+    l.list,
+    l.name,
+    `learned ${shortTime(l.firstLearned)} from ${l.client}`,
+    `through ${l.entry}`,
+    `last asked ${shortTime(l.lastQueried)} by ${l.lastClient}`,
+  ];
+}

@@ -7,6 +7,8 @@ import { lastDeliveries } from '../../store/notifications.js';
 import { loadLeftovers } from '../../store/placements.js';
 import { lastRun, latestPushes } from '../../store/runs.js';
 import { computeDesired } from '../../sync/desired-from-store.js';
+import { resolvedNamesOf } from '../../config/lists.js';
+import { loadLearned, withLearned, type LearnedName } from '../../store/learned.js';
 import { action } from '../context.js';
 
 export function registerStatus(program: Command): void {
@@ -23,13 +25,17 @@ export function registerStatus(program: Command): void {
           const now = ctx.clock().getTime();
           const lookups = new Map(allLookups(db).map((l) => [`${l.name}|${l.family}`, l]));
           const counts = appliedCount(db);
-          const lists = [...config.lists.values()].map((list) => {
+          const learnedRows = new Map(loadLearned(db).map((l) => [`${l.list}|${l.name}`, l]));
+          const known = withLearned(db, [...config.lists.values()], ctx.clock());
+          const lists = known.map((list) => {
             const desired = computeDesired(db, config, list, now);
             return {
               list: list.name,
               addresses: sortAddresses(desired.entries.keys()),
-              names: list.names.map((name) => ({
+              ...(list.wildcards ? { learns: list.wildcards } : {}),
+              names: resolvedNamesOf(list).map((name) => ({
                 name,
+                ...learnedAs(learnedRows.get(`${list.name}|${name}`)),
                 lookups: list.families.map((family) => {
                   const l = lookups.get(`${name}|${family}`);
                   return {
@@ -41,7 +47,7 @@ export function registerStatus(program: Command): void {
                   };
                 }),
               })),
-              failing: list.names.filter((n) =>
+              failing: resolvedNamesOf(list).filter((n) =>
                 list.families.some((f) => lookups.get(`${n}|${f}`)?.failing_since),
               ),
             };
@@ -92,7 +98,8 @@ export function registerStatus(program: Command): void {
             out.push('', 'lists');
             for (const l of lists) {
               out.push(
-                `  ${l.list}: ${l.addresses.length} address(es)${l.failing.length ? `, FAILING: ${l.failing.join(', ')}` : ''}`,
+                `  ${l.list}: ${l.addresses.length} address(es)${l.failing.length ? `, FAILING: ${l.failing.join(', ')}` : ''}` +
+                  `${l.learns ? `; learns ${l.learns.join(', ')} from forwarded answers` : ''}`,
               );
               for (const n of l.names) {
                 const parts = n.lookups.map(
@@ -105,6 +112,10 @@ export function registerStatus(program: Command): void {
                   .sort()
                   .at(-1);
                 out.push(`    ${n.name}  ${parts.join(', ')}${last ? `  (last answer ${last})` : ''}`);
+                if (n.learned)
+                  out.push(
+                    `      learned ${n.learned.first_learned} from ${n.learned.client} (${n.learned.entry}); last asked ${n.learned.last_queried} by ${n.learned.last_client}`,
+                  );
               }
               if (l.addresses.length) out.push(`    addresses: ${l.addresses.join(' ')}`);
             }
@@ -145,4 +156,11 @@ export function registerStatus(program: Command): void {
         }
       }),
     );
+}
+
+/** A learned name's account, for status: when and from which client, through which entry. */
+function learnedAs(row: LearnedName | undefined): { learned?: Omit<LearnedName, 'list' | 'name'> } {
+  if (!row) return {};
+  const { list: _list, name: _name, ...learned } = row;
+  return { learned };
 }
