@@ -72,6 +72,7 @@ beforeEach(async () => {
   zone.set('www.example.com', { a: ['192.0.2.1'], ttl: 60 });
   zone.set('alias.partner.example', { cname: 'z.avcloud.intra2net.com', ttl: 60 });
   zone.set('z.avcloud.intra2net.com', { a: ['198.51.100.9'], ttl: 60 });
+  zone.zone.delete('update.example.net');
 });
 afterEach(async () => {
   await forwarder?.close();
@@ -601,6 +602,29 @@ describe('learned names over time (a simulated clock)', () => {
       first_learned: new Date(T0).toISOString(),
       last_queried: new Date(T0 + 1.5 * H).toISOString(),
     });
+  });
+
+  it('a name asked again and again is written at most once a minute while its answer stays the same', async () => {
+    now = T0;
+    await start();
+    const lastAsked = () => db.prepare('SELECT last_queried FROM learned').pluck().get();
+    const lastSeen = () => db.prepare('SELECT last_seen FROM presence').pluck().all();
+    const askAt = async (ms: number) => {
+      now = T0 + ms;
+      await ask(query('x.avcloud.intra2net.com', DNS.Packet.TYPE.A));
+      (forwarder as unknown as { recorder: { flush(): void } }).recorder.flush();
+    };
+    await askAt(0);
+    await askAt(30_000);
+    expect(lastAsked()).toBe(new Date(T0).toISOString());
+    expect(lastSeen()).toEqual([new Date(T0).toISOString()]);
+    await askAt(61_000);
+    expect(lastAsked()).toBe(new Date(T0 + 61_000).toISOString());
+    expect(lastSeen()).toEqual([new Date(T0 + 61_000).toISOString()]);
+    // A changed answer is written at once.
+    zone.set('x.avcloud.intra2net.com', { a: ['203.0.113.8'], ttl: 60 });
+    await askAt(62_000);
+    expect(lastSeen()).toEqual([new Date(T0 + 61_000).toISOString(), new Date(T0 + 62_000).toISOString()]);
   });
 
   it('watch re-resolves a learned name on its TTL, and stops once it is forgotten', async () => {

@@ -201,7 +201,7 @@ export class Forwarder {
     for (const m of learning.matches) {
       if (this.settings.configured.get(m.list)?.has(result.name)) continue;
       const { isNew, forgotten } = this.names.asked(m.list, result.name);
-      this.recorder.asked({ list: m.list, name: result.name, entry: m.entry, client, at: when });
+      this.recorder.asked({ list: m.list, name: result.name, entry: m.entry, client, at: when }, isNew);
       if (isNew) this.said.learned(this.options.log, m.list, result.name, m.entry, client);
       if (forgotten.length > 0) {
         this.recorder.forgot(m.list, forgotten);

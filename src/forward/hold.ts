@@ -32,11 +32,11 @@ const key = (list: string, address: string) => `${list}\u0000${address}`;
 /**
  * Holds answers until the hold targets have their new addresses. It knows what each target list
  * holds (the audit log's account, kept up to date after every sync and every addition); an
- * answer whose list-bound addresses a hold target lacks waits for an addition. Additions made while
- * one is under way go together in the next transaction of that target, which runs while no sync
- * reads or writes the target (the lock a sync takes). What a target confirmed is known at once,
- * released to the answers, then recorded in the audit log. Targets that cannot hold answers get
- * the addresses from a sync of the lists soon after.
+ * answer whose list-bound addresses a hold target lacks waits for an addition. The additions of
+ * one turn of the event loop, and those made while a transaction is under way, go in one
+ * transaction of the target, while no sync reads or writes it (the lock a sync takes too).
+ * What a target confirmed is known at once, released to the answers, then recorded in the audit
+ * log. Targets that cannot hold answers get the addresses from a sync of the lists soon after.
  */
 export class Holder {
   /** target → list → addresses the audit log says it holds. */
@@ -44,9 +44,12 @@ export class Holder {
   private queued = new Map<string, Map<string, Addition>>();
   private inFlight = new Map<string, Map<string, Addition>>();
   private adapters = new Map<string, Adapter>();
+  /** Targets with a transaction under way. */
   private readonly running = new Set<string>();
+  private readonly scheduled = new Set<string>();
   private readonly lastError = new Map<string, string>();
   private config!: Config;
+  private families = new Map<string, readonly string[]>();
   private wanted = new Set<string>();
   private followUp: NodeJS.Timeout | undefined;
   private closed = false;
@@ -72,6 +75,7 @@ export class Holder {
     for (const [name, adapter] of this.adapters) if (!adapters.has(name)) await adapter.close();
     this.adapters = adapters;
     this.config = config;
+    this.families = new Map([...config.targets.values()].map((t) => [t.name, traitsOf(t).families]));
     this.known = new Map();
     this.synced(config.targets.keys());
   }
@@ -111,7 +115,7 @@ export class Holder {
       if (fresh.length === 0) continue;
       for (const target of this.config.targets.values()) {
         const remote = target.lists.get(name);
-        if (remote === undefined || !traitsOf(target).families.includes(result.family)) continue;
+        if (remote === undefined || !this.families.get(target.name)?.includes(result.family)) continue;
         const held = this.known.get(target.name)?.get(name);
         const missing = fresh.filter((a) => !held?.has(a));
         if (missing.length === 0) continue;
@@ -169,26 +173,34 @@ export class Holder {
   }
 
   private schedule(target: string): void {
-    if (this.running.has(target) || this.closed) return;
-    this.running.add(target);
+    if (this.scheduled.has(target) || this.closed) return;
+    this.scheduled.add(target);
     // Everything the event loop takes in this turn (a burst of answers) goes in one transaction.
-    setImmediate(() => void this.run(target));
+    setImmediate(() => {
+      this.scheduled.delete(target);
+      void this.run(target);
+    });
   }
 
-  /** Transactions on one target, one after the other, each with all that queued meanwhile. */
+  /**
+   * One transaction with what is queued for the target, unless one is under way: what queues
+   * meanwhile goes in the next, started when it ends. Two at once were slower, not faster: nft
+   * reads the whole of a set with `flags interval` before it adds to it (nft 1.0.6: about 7 ms of
+   * CPU per 1,000 elements), and two such reads compete for the same cores (docs/benchmarks.md,
+   * section 9). The target is taken per transaction, so that a sync waiting for it comes next.
+   */
   private async run(target: string): Promise<void> {
+    const batch = this.queued.get(target);
+    if (!batch || batch.size === 0 || this.running.has(target) || this.closed) return;
+    this.queued.delete(target);
+    this.running.add(target);
+    this.inFlight.set(target, batch);
     const release = await this.gate.acquire(target);
     try {
-      for (;;) {
-        const batch = this.queued.get(target);
-        if (!batch || batch.size === 0 || this.closed) break;
-        this.queued.delete(target);
-        this.inFlight.set(target, batch);
-        await this.transaction(target, batch);
-        this.inFlight.delete(target);
-      }
+      await this.transaction(target, batch);
     } finally {
       release();
+      this.inFlight.delete(target);
       this.running.delete(target);
       if ((this.queued.get(target)?.size ?? 0) > 0) this.schedule(target);
     }
@@ -212,6 +224,7 @@ export class Holder {
       byList.set(a.ref.list, entry);
     }
     let result: ApplyResult;
+    const started = performance.now();
     try {
       result = await (this.adapters.get(target) as Adapter & Required<Pick<Adapter, 'add'>>).add([
         ...byList.values(),
@@ -219,6 +232,9 @@ export class Holder {
     } catch (err) {
       result = { applied: [], done: [], error: errorMessage(err) };
     }
+    this.log.debug(
+      `forward: target ${target}: ${todo.length} addition(s) in ${(performance.now() - started).toFixed(1)} ms${result.error ? ' (failed)' : ''}`,
+    );
     const confirmed = new Set(result.applied.map((c) => key(c.list, c.address)));
     for (const a of todo) {
       const ok = confirmed.has(key(a.ref.list, a.change.address));

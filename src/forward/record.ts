@@ -12,6 +12,16 @@ import { recordPush, recordRun } from '../store/runs.js';
 const FLUSH_MS = 1000;
 
 /**
+ * An answer the same as the one recorded for its name less than this ago is not recorded again,
+ * nor is a learned name's query: presence and retention count in hours, and a name asked a
+ * thousand times a second must not cost a thousand writes (docs/benchmarks.md, section 9).
+ */
+const RECORD_AGAIN_MS = 60_000;
+
+/** Names whose last recording is remembered; beyond, the memory starts over (a few more writes). */
+const REMEMBERED = 100_000;
+
+/**
  * What the forwarder writes to the database: the answers it learned from (observations, as a
  * lookup records them), the names it learned and when they were asked, and what hold targets
  * confirmed (a run of its own, audited). Answers are collected and written together, a name once
@@ -23,6 +33,9 @@ export class Recorder {
   private drops: { list: string; names: string[] }[] = [];
   private readonly timer: NodeJS.Timeout;
   private failing = false;
+  /** What was recorded last per name and family (its answer) or list and name (its query), and when. */
+  private readonly lastAnswer = new Map<string, { answer: string; at: number }>();
+  private readonly lastAsked = new Map<string, number>();
 
   constructor(
     private readonly db: Db,
@@ -33,15 +46,32 @@ export class Recorder {
   }
 
   observe(result: LookupResult, at: Date): void {
-    this.observations.set(`${result.name}|${result.family}`, { result, at });
+    const key = `${result.name}|${result.family}`;
+    const answer = `${result.addresses.map((a) => a.address).join(',')} ${result.chain.join('>')}`;
+    const last = this.lastAnswer.get(key);
+    const now = at.getTime();
+    if (last && last.answer === answer && now - last.at >= 0 && now - last.at < RECORD_AGAIN_MS) return;
+    if (this.lastAnswer.size >= REMEMBERED) this.lastAnswer.clear();
+    this.lastAnswer.set(key, { answer, at: now });
+    this.observations.set(key, { result, at });
   }
 
-  asked(ask: Asked): void {
-    this.asks.set(`${ask.list}|${ask.name}`, ask);
+  /** A query for a learned name; `isNew`: it is learned now. */
+  asked(ask: Asked, isNew: boolean): void {
+    const key = `${ask.list}|${ask.name}`;
+    const now = Date.parse(ask.at);
+    const last = this.lastAsked.get(key);
+    if (!isNew && last !== undefined && now - last >= 0 && now - last < RECORD_AGAIN_MS) return;
+    if (this.lastAsked.size >= REMEMBERED) this.lastAsked.clear();
+    this.lastAsked.set(key, now);
+    this.asks.set(key, ask);
   }
 
   forgot(list: string, names: string[]): void {
-    for (const name of names) this.asks.delete(`${list}|${name}`);
+    for (const name of names) {
+      this.asks.delete(`${list}|${name}`);
+      this.lastAsked.delete(`${list}|${name}`);
+    }
     this.drops.push({ list, names });
   }
 
