@@ -197,11 +197,10 @@ export class Forwarder {
     const at = this.options.clock();
     const { result, client } = learning;
     this.recorder.observe(result, at);
-    const when = at.toISOString();
     for (const m of learning.matches) {
       if (this.settings.configured.get(m.list)?.has(result.name)) continue;
       const { isNew, forgotten } = this.names.asked(m.list, result.name);
-      this.recorder.asked({ list: m.list, name: result.name, entry: m.entry, client, at: when }, isNew);
+      this.recorder.asked(m.list, result.name, m.entry, client, at, isNew);
       if (isNew) this.said.learned(this.options.log, m.list, result.name, m.entry, client);
       if (forgotten.length > 0) {
         this.recorder.forgot(m.list, forgotten);

@@ -187,7 +187,7 @@ export class Holder {
    * meanwhile goes in the next, started when it ends. Two at once were slower, not faster: nft
    * reads the whole of a set with `flags interval` before it adds to it (nft 1.0.6: about 7 ms of
    * CPU per 1,000 elements), and two such reads compete for the same cores (docs/benchmarks.md,
-   * section 9). The target is taken per transaction, so that a sync waiting for it comes next.
+   * section 7). The target is taken per transaction, so that a sync waiting for it comes next.
    */
   private async run(target: string): Promise<void> {
     const batch = this.queued.get(target);

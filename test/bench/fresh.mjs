@@ -4,6 +4,8 @@
 // each query's latency in milliseconds, and how many got no answer.
 // Usage: node fresh.mjs PORT A|AAAA WIDTH NAMES_FILE
 import dgram from 'node:dgram';
+import { performance } from 'node:perf_hooks';
+import { clearTimeout, setTimeout } from 'node:timers';
 import { readFileSync } from 'node:fs';
 
 const [port, type, width, file] = process.argv.slice(2);

@@ -3,6 +3,8 @@
 // network namespace, where an nft counter tells whether that packet went to an address already in
 // the set. Usage: node first-packet.mjs PORT A|AAAA NAME… ; prints one JSON line per name.
 import dgram from 'node:dgram';
+import { performance } from 'node:perf_hooks';
+import { clearTimeout, setTimeout } from 'node:timers';
 
 const [port, type, ...names] = process.argv.slice(2);
 const qtype = type === 'AAAA' ? 28 : 1;
