@@ -22,13 +22,23 @@ const TCP_CONNECTIONS = 512;
 const UDP_BUFFER = 4 * 1024 * 1024;
 
 /**
- * UDP and TCP on one address and port. Rejects with one line naming the address when either
- * cannot be bound (taken, not an address of this host, port below 1024 without the capability).
+ * UDP and TCP on one address and port (port 0: a free one, the same for both; the demo's). Rejects
+ * with one line naming the address when either cannot be bound (taken, not an address of this
+ * host, a port below 1024 without the capability).
  */
-export async function listenOn(endpoint: Endpoint, handler: Handler): Promise<Listening> {
-  const udp = await bindUdp(endpoint, handler).catch((err: unknown) => {
-    throw new Error(bindFailure(endpoint, 'UDP', err));
+export async function listenOn(asked: Endpoint, handler: Handler): Promise<Listening> {
+  const udp = await bindUdp(asked, handler).catch((err: unknown) => {
+    throw new Error(bindFailure(asked, 'UDP', err));
   });
+  const port = udp.address().port;
+  const endpoint =
+    asked.port === port
+      ? asked
+      : {
+          ...asked,
+          port,
+          label: asked.host.includes(':') ? `[${asked.host}]:${port}` : `${asked.host}:${port}`,
+        };
   let tcp: TcpListener;
   try {
     tcp = await listenTcp(endpoint, handler);
