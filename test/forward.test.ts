@@ -506,6 +506,22 @@ describe('the hold', () => {
     ]);
   });
 
+  it('a target that cannot hold answers gets the address from a sync asked for a second later, once', async () => {
+    await start('  hold_targets: []');
+    const started = Date.now();
+    await ask(query('x.avcloud.intra2net.com', DNS.Packet.TYPE.A));
+    expect(Date.now() - started).toBeLessThan(150);
+    await ask(query('x.avcloud.intra2net.com', DNS.Packet.TYPE.A));
+    await waitUntil(() => wanted.length > 0);
+    expect(wanted).toEqual([['av']]);
+    // The answer is recorded before the sync is asked for, so that the sync finds the address.
+    expect(db.prepare('SELECT address FROM presence').pluck().all()).toEqual(['203.0.113.7']);
+    // The same address again (the sync has not brought it there yet): no new sync asked for.
+    await ask(query('x.avcloud.intra2net.com', DNS.Packet.TYPE.A));
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(wanted).toEqual([['av']]);
+  });
+
   it('concurrent answers share one transaction of the target', async () => {
     const nft = join(dir.path, 'nft');
     writeFileSync(nft, `#!/bin/sh\necho "$@" >> ${join(dir.path, 'nft.log')}\ncat > /dev/null\n`, {

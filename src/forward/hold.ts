@@ -26,6 +26,8 @@ export interface Addition {
 
 /** After new addresses for other targets arrive, the sync that brings them there waits this long for more. */
 const FOLLOW_UP_MS = 1000;
+/** A sync asked for an address that a target then still lacks is asked for again after this. */
+const ASK_AGAIN_MS = 30_000;
 
 const key = (list: string, address: string) => `${list}\u0000${address}`;
 
@@ -51,6 +53,7 @@ export class Holder {
   private config!: Config;
   private families = new Map<string, readonly string[]>();
   private wanted = new Set<string>();
+  private readonly askedFor = new Map<string, number>();
   private followUp: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -120,7 +123,7 @@ export class Holder {
         const missing = fresh.filter((a) => !held?.has(a));
         if (missing.length === 0) continue;
         if (!this.adapters.has(target.name)) {
-          this.want(name);
+          if (missing.some((a) => this.notAskedLately(`${target.name} ${name} ${a}`))) this.want(name);
           continue;
         }
         for (const address of missing)
@@ -269,6 +272,20 @@ export class Holder {
       this.lastError.delete(target);
       this.log.info(`forward: target ${target} takes held additions again`);
     }
+  }
+
+  /**
+   * Whether no sync was asked for lately to bring this address to a target that cannot hold
+   * answers: a target that fails must not make every answer ask for another sync.
+   */
+  private notAskedLately(key: string): boolean {
+    const now = Date.now();
+    const last = this.askedFor.get(key);
+    if (last !== undefined && now - last < ASK_AGAIN_MS) return false;
+    if (this.askedFor.size >= 10_000)
+      for (const [k, at] of this.askedFor) if (now - at >= ASK_AGAIN_MS) this.askedFor.delete(k);
+    this.askedFor.set(key, now);
+    return true;
   }
 
   private want(list: string): void {
