@@ -46,9 +46,21 @@ export interface Adapter<D = unknown> {
    */
   operations?(snapshot: Snapshot<D>, plan: TargetPlan<D>): Operation[];
   apply(plan: TargetPlan<D>): Promise<ApplyResult>;
+  /**
+   * Puts entries on lists at once, in one transaction of the target's, without reading it first,
+   * creating a missing table, set or file; an entry already there is no error. The forwarder's
+   * held additions: a type with the `hold` trait has it. Returns the changes the target confirmed.
+   */
+  add?(additions: readonly Additions[]): Promise<ApplyResult>;
   /** Read-only probe for `check`: one line on what was found. Throws TargetError. */
   check(): Promise<string>;
   close(): Promise<void>;
+}
+
+/** Entries to add to one list (its `reason` is `dns`: new answers). */
+export interface Additions {
+  ref: ListRef;
+  add: Change[];
 }
 
 /** What the rest of dnsfence needs to know about a configured target of some type. */
@@ -67,6 +79,11 @@ export interface TargetTraits {
   writes: string[];
   /** Capabilities its commands need on this host (a local nft: CAP_NET_ADMIN). */
   capabilities: string[];
+  /**
+   * The forwarder may hold an answer until this target has its new addresses: it takes additions
+   * at once, without a read first (the adapter's `add`), in one transaction of its own.
+   */
+  hold: boolean;
 }
 
 /** What `rules --target` asks a type to word: each list with the ports it is for, and who needs it. */

@@ -206,10 +206,119 @@ describe('configuration', () => {
     expect(error(bomb)).toMatch(/lists\.web\.static\[0\]: must be an address/);
   });
 
-  it('refuses a wildcard name and says what to do instead', () => {
+  it('refuses a wildcard name and says what to do instead: list the subdomains, or configure forward', () => {
     const message = error('lists:\n  av:\n    names: ["*.avcloud.intra2net.com"]\n');
     expect(message).toMatch(/lists\.av\.names\[0\]: "\*\.avcloud\.intra2net\.com" is a wildcard/);
     expect(message).toMatch(/List the subdomains/);
+    expect(message).toMatch(/configure forward: so that dnsfence watch learns them/);
+  });
+
+  it('with forward, takes *.zone as a wildcard learned from traffic, and nothing else with a star', () => {
+    const c = parseConfig(
+      'forward: {}\nlists:\n  av:\n    names: ["*.AVCloud.intra2net.com.", a.example.com, "*.{x,y}.example.org"]\n',
+      FILE,
+    );
+    const av = c.lists.get('av')!;
+    expect(av.names).toEqual(['a.example.com']);
+    expect(av.wildcards).toEqual(['*.avcloud.intra2net.com', '*.x.example.org', '*.y.example.org']);
+    const bad = (name: string) => error(`forward:\nlists:\n  av:\n    names: ["${name}"]\n`);
+    expect(bad('a*.example.com')).toMatch(
+      /names\[0\]: "a\*\.example\.com": only a whole first label can be a wildcard/,
+    );
+    expect(bad('*.*.example.com')).toMatch(/only a whole first label/);
+    expect(bad('*')).toMatch(/only a whole first label/);
+    expect(bad('*.com')).toMatch(/"\*\.com": the zone is not a fully qualified name/);
+  });
+
+  it('forward: the documented defaults; hold targets are the nftables, ipset and file targets', () => {
+    const c = parseConfig(
+      'resolvers: [192.0.2.53]\nforward:\nlists:\n  web: {names: [www.example.com]}\ntargets:\n  fw: {type: nftables}\n  out: {type: file, dir: out}\n  edge: {type: mikrotik, host: 192.0.2.1, username: u, password_env: P}\n',
+      FILE,
+    );
+    expect(c.forward).toEqual({
+      listen: [{ host: '127.0.0.1', port: 53, label: '127.0.0.1:53' }],
+      upstreams: undefined,
+      clients: [
+        { text: '127.0.0.0/8', family: 'ipv4', prefix: 8 },
+        { text: '::1', family: 'ipv6', prefix: 128 },
+      ],
+      holdMs: 200,
+      holdTargets: ['fw', 'out'],
+      rateLimit: 1000,
+      maxLearned: 10000,
+    });
+    expect(parseConfig('lists: {}\n', FILE).forward).toBeUndefined();
+  });
+
+  it('forward: reads its keys, and names the key of each mistake', () => {
+    const c = parseConfig(
+      'forward:\n  listen: ["[::1]:5353", "192.0.2.10:53"]\n  upstreams: ["tls://192.0.2.53#dns.example"]\n  clients: [192.0.2.0/24]\n  hold: 50ms\n  hold_targets: []\n  rate_limit: 0\n  max_learned: 5\ntargets:\n  fw: {type: nftables}\n',
+      FILE,
+    );
+    expect(c.forward).toMatchObject({
+      listen: [
+        { host: '::1', port: 5353, label: '[::1]:5353' },
+        { host: '192.0.2.10', port: 53, label: '192.0.2.10:53' },
+      ],
+      upstreams: [{ protocol: 'tls', host: '192.0.2.53', port: 853, servername: 'dns.example' }],
+      clients: [{ text: '192.0.2.0/24' }],
+      holdMs: 50,
+      holdTargets: [],
+      rateLimit: 0,
+      maxLearned: 5,
+    });
+    const targets =
+      'targets:\n  fw: {type: nftables}\n  edge: {type: mikrotik, host: 192.0.2.1, username: u, password_env: P}\n';
+    expect(error('forward:\n  listen: ["localhost:53"]\n')).toBe(
+      `${FILE}: forward.listen[0]: "localhost:53" is not an address and port such as "127.0.0.1:53" or "[::1]:53"`,
+    );
+    expect(error('forward:\n  listen: ["127.0.0.1:0"]\n')).toMatch(
+      /forward\.listen\[0\]: "127\.0\.0\.1:0": port must be 1-65535/,
+    );
+    expect(error('forward:\n  clients: [lan]\n')).toMatch(
+      /forward\.clients\[0\]: "lan" is not an address or prefix/,
+    );
+    expect(error('forward:\n  hold: 10s\n')).toMatch(/forward\.hold: 10s is longer than 2s/);
+    expect(error('forward:\n  hold: soon\n')).toMatch(/forward\.hold: must be a duration/);
+    expect(error(`forward:\n  hold_targets: [nope]\n${targets}`)).toMatch(
+      /forward\.hold_targets\[0\]: no target "nope" \(have: fw, edge\)/,
+    );
+    expect(error(`forward:\n  hold_targets: [edge]\n${targets}`)).toMatch(
+      /forward\.hold_targets\[0\]: edge is a mikrotik target, which answers cannot wait for/,
+    );
+    expect(error('forward:\n  upstreams: [dns.example]\n')).toMatch(
+      /forward\.upstreams\[0\]: .*must be an IP address/,
+    );
+    expect(error('forward:\n  rate: 5\n')).toMatch(/forward: unknown key "rate"/);
+  });
+
+  it('forward: refuses to be its own upstream, given or by default', () => {
+    expect(error('forward:\n  listen: ["127.0.0.1:5300"]\n  upstreams: ["127.0.0.1:5300"]\n')).toBe(
+      `${FILE}: forward.upstreams[0]: 127.0.0.1:5300 is where the forwarder listens itself (127.0.0.1:5300)`,
+    );
+    expect(
+      error('resolvers: ["127.0.0.1"]\nforward:\n  listen: ["0.0.0.0:53"]\n  clients: [192.0.2.0/24]\n'),
+    ).toMatch(
+      /forward: upstreams not given, so the forwarder would ask resolvers, and 127\.0\.0\.1 is where it listens itself \(0\.0\.0\.0:53\): set forward\.upstreams/,
+    );
+    // Another port on the same address is another server.
+    expect(
+      parseConfig('resolvers: ["127.0.0.1:5353"]\nforward: {}\n', FILE).forward?.upstreams,
+    ).toBeUndefined();
+  });
+
+  it('forward: warns when the network can reach it but only loopback may ask, and about an open resolver', () => {
+    const c = parseConfig('resolvers: [192.0.2.53]\nforward:\n  listen: ["0.0.0.0:53"]\n', FILE);
+    expect(c.warnings).toEqual([
+      'forward.listen: 0.0.0.0:53 can be reached from the network, but only loopback clients may ask (forward.clients): name the clients, e.g. clients: [192.0.2.0/24]',
+    ]);
+    const open = parseConfig(
+      'resolvers: [192.0.2.53]\nforward:\n  listen: ["0.0.0.0:53"]\n  clients: ["0.0.0.0/0"]\n',
+      FILE,
+    );
+    expect(open.warnings.join('\n')).toMatch(
+      /forward\.clients: 0\.0\.0\.0\/0 lets anyone ask: an open resolver/,
+    );
   });
 
   it('expands brace ranges and normalises names', () => {
@@ -245,7 +354,15 @@ describe('configuration', () => {
     expect(c.lists.get('i2n_avcloud')?.names).toEqual(['a.avcloud.intra2net.com']);
     const bare = parseConfig('profiles: [intra2net]\n', FILE);
     expect(bare.lists.get('i2n_ntp')?.retentionMs).toBe(7 * 86_400_000);
-    expect(bare.warnings.join('\n')).toMatch(/i2n_avcloud: has no names.*wildcard/);
+    expect(bare.warnings.join('\n')).toMatch(/i2n_avcloud: has no names.*wildcard.*configure forward:/);
+    // With forward, the profile's list learns its wildcard instead, and there is nothing to warn about.
+    const learning = parseConfig('resolvers: [192.0.2.53]\nforward:\nprofiles: [intra2net]\n', FILE);
+    expect(learning.lists.get('i2n_avcloud')).toMatchObject({
+      names: [],
+      wildcards: ['*.avcloud.intra2net.com'],
+    });
+    expect(learning.lists.get('i2n_avcloud')?.note).toBeUndefined();
+    expect(learning.warnings).toEqual([]);
     expect(error('profiles: [acme]\n')).toMatch(/profiles\[0\]: unknown profile "acme"/);
   });
 

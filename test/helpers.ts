@@ -338,7 +338,11 @@ export interface KnotZone {
  * configuration, zone files, keys and control socket in a temporary folder: nothing of the
  * system's /etc/knot, /var/lib/knot or /run/knot is read or written.
  */
-export async function startKnot(zones: Record<string, KnotZone>): Promise<{
+export async function startKnot(
+  zones: Record<string, KnotZone>,
+  /** A network namespace to run it in (its own 127.0.0.1). */
+  netns?: string,
+): Promise<{
   port: number;
   /** Replaces a zone's records and waits until Knot serves them. */
   update(zone: string, records: string[]): void;
@@ -385,7 +389,10 @@ ${Object.entries(zones)
   .map(([zone, z]) => `  - domain: ${zone}\n    dnssec-signing: ${z.signed ? 'on' : 'off'}\n`)
   .join('')}`,
   );
-  const child = spawn(sbin('knotd'), ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const command = netns ? ['ip', 'netns', 'exec', netns, sbin('knotd')] : [sbin('knotd')];
+  const child = spawn(command[0] as string, [...command.slice(1), '-c', conf], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   let missing: Error | undefined;

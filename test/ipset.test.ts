@@ -193,6 +193,27 @@ describe('ipset adapter (real ipset in a private network namespace)', () => {
     expect(planFor(a, back, [{ list: 'web' }]).operations).toEqual([]);
   });
 
+  it('add (held additions): creates a missing set as a sync would and adds entries without a read; one already there is no error', async () => {
+    const a = adapter();
+    const web = { list: 'web', remote: 'web' };
+    const r = await a.add([{ ref: web, add: [add('192.0.2.20'), add('2001:db8::20')] }]);
+    expect(r).toEqual({ applied: [add('192.0.2.20'), add('2001:db8::20')], done: [] });
+    expect(entries(`${prefix}web_v4`)).toEqual(['192.0.2.20']);
+    expect(entries(`${prefix}web_v6`)).toEqual(['2001:db8::20']);
+    expect((await a.add([{ ref: web, add: [add('192.0.2.20'), add('192.0.2.21')] }])).error).toBeUndefined();
+    expect(entries(`${prefix}web_v4`)).toEqual(['192.0.2.20', '192.0.2.21']);
+    // What add made, a sync reads and plans on without a change.
+    const back = await a.read([web]);
+    expect(planFor(a, back, [{ list: 'web' }]).operations).toEqual([]);
+  });
+
+  fault('add fails on a set of another type and confirms nothing', async () => {
+    inNs('ipset', ['create', `${prefix}web_v4`, 'hash:ip']);
+    const r = await adapter().add([{ ref: { list: 'web', remote: 'web' }, add: [add('192.0.2.20')] }]);
+    expect(r.applied).toEqual([]);
+    expect(r.error).toMatch(/^ipset restore failed: .*; nothing confirmed$/);
+  });
+
   it('creates the sets of an empty list, so rules can use them; families: [ipv4] makes no _v6 set', async () => {
     const a = adapter({ families: ['ipv4'] });
     const p = await plan(a, [{ list: 'web' }]);

@@ -165,6 +165,39 @@ describe('nftables adapter (real nft in a private network namespace)', () => {
     },
   );
 
+  it('add (held additions): creates what is missing and adds in one transaction without a read; an entry already there is no error', async () => {
+    const a = adapter({ table: 'held' });
+    const r = await a.add([
+      { ref: { list: 'web', remote: 'web' }, add: [add('192.0.2.20'), add('2001:db8::20')] },
+    ]);
+    expect(r).toEqual({ applied: [add('192.0.2.20'), add('2001:db8::20')], done: [] });
+    expect(setElements(ns, 'inet', 'held', 'web_v4')).toEqual(['192.0.2.20']);
+    expect(setElements(ns, 'inet', 'held', 'web_v6')).toEqual(['2001:db8::20']);
+    // The sets are as a sync makes them: a sync reads them without complaint.
+    expect([...(await a.read(WEB)).lists.get('web')!.owned].sort()).toEqual(['192.0.2.20', '2001:db8::20']);
+    const again = await a.add([
+      { ref: { list: 'web', remote: 'web' }, add: [add('192.0.2.20'), add('192.0.2.21')] },
+    ]);
+    expect(again.error).toBeUndefined();
+    expect(setElements(ns, 'inet', 'held', 'web_v4')).toEqual(['192.0.2.20', '192.0.2.21']);
+    // A family the target does not hold is not confirmed.
+    const v4 = adapter({ family: 'ip', table: 'heldv4' });
+    expect(
+      (await v4.add([{ ref: { list: 'web', remote: 'web' }, add: [add('2001:db8::9')] }])).applied,
+    ).toEqual([]);
+  });
+
+  fault('add fails as a whole on an element inside a prefix of the set, adding nothing', async () => {
+    const a = adapter({ table: 'heldover' });
+    await a.add([{ ref: { list: 'web', remote: 'web' }, add: [add('198.51.100.0/24')] }]);
+    const r = await a.add([
+      { ref: { list: 'web', remote: 'web' }, add: [add('192.0.2.30'), add('198.51.100.7')] },
+    ]);
+    expect(r.applied).toEqual([]);
+    expect(r.error).toMatch(/^nft -f failed, nothing added: .*overlaps/);
+    expect([...(await a.read(WEB)).lists.get('web')!.owned]).toEqual(['198.51.100.0/24']);
+  });
+
   it('family ip manages only IPv4 sets', async () => {
     const a = adapter({ family: 'ip', table: 'v4only' });
     const p = await plan(a, [update(['192.0.2.9'], [], ['192.0.2.9'])]);

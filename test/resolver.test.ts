@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import dgram from 'node:dgram';
 import type { TestZoneServer } from './fakes/dns.js';
-import { newQuery } from '../src/resolver/message.js';
+import DNS from 'dns2';
+import { forwardedQuery, newQuery } from '../src/resolver/message.js';
 import { Resolver } from '../src/resolver/resolver.js';
 import type { ResolverSpec } from '../src/config/resolver-spec.js';
 import { TcpTransport } from '../src/resolver/tcp.js';
@@ -164,6 +165,63 @@ describe('resolver', () => {
       expect(queries.map((q) => q.id)).toEqual([7, 7, 7]);
       await transport.close();
     }
+  });
+
+  it('forwards a message as its client wrote it but for the ID, over UDP and TCP, and hands the answer back as bytes, truncated or not', async () => {
+    const tcpSpec: ResolverSpec = { ...spec, protocol: 'tcp', label: `tcp://${spec.host}:${spec.port}` };
+    const ask = (name: string) => {
+      const packet = new DNS.Packet();
+      packet.header.id = 4242;
+      packet.header.rd = 1;
+      packet.questions.push(new DNS.Packet.Question(name, DNS.Packet.TYPE.A, DNS.Packet.CLASS.IN));
+      return packet.toBuffer();
+    };
+    for (const [transport, server] of [
+      [new UdpTransport(1), spec],
+      [new TcpTransport(), tcpSpec],
+    ] as const) {
+      const message = ask('WWW.Example.com');
+      const query = forwardedQuery(message);
+      const before = zone.log.length;
+      const e = await exchange(transport, server, query, 1000);
+      if (e.kind !== 'message') throw new Error(`${server.label}: ${e.kind}`);
+      // The server saw the client's question (its case too) under dnsfence's own ID.
+      expect(zone.log.slice(before)).toEqual([`${server.protocol} WWW.Example.com A`]);
+      const answer = DNS.Packet.parse(e.message);
+      expect(answer.header.id).toBe(query.id);
+      expect(answer.answers.map((a) => a.address).sort()).toEqual(['192.0.2.1', '192.0.2.2']);
+      // The client's own message is left as it was.
+      expect(message.readUInt16BE(0)).toBe(4242);
+      await transport.close();
+    }
+    const udp = new UdpTransport(1);
+    const truncated = await exchange(udp, spec, forwardedQuery(ask('big.example.com')), 1000);
+    if (truncated.kind !== 'message') throw new Error(truncated.kind);
+    expect(DNS.Packet.parse(truncated.message).header.tc).toBe(1);
+    // An answer under another ID is not taken: the query times out.
+    const spoofed = await exchange(udp, spec, forwardedQuery(ask('spoofed.example.com')), 300);
+    expect(spoofed).toMatchObject({ kind: 'failed', outcome: 'timeout' });
+    await udp.close();
+    // Nor is one under the right ID for another question.
+    const liar = dgram.createSocket('udp4');
+    liar.on('message', (msg, from) => {
+      const other = DNS.Packet.parse(ask('other.example.com'));
+      other.header.id = msg.readUInt16BE(0);
+      other.header.qr = 1;
+      liar.send(other.toBuffer(), from.port, from.address);
+    });
+    await new Promise<void>((r) => liar.bind(0, '127.0.0.1', () => r()));
+    const port = liar.address().port;
+    const lied = new UdpTransport(1);
+    const answer = await exchange(
+      lied,
+      { protocol: 'udp', host: '127.0.0.1', port, label: `127.0.0.1:${port}` },
+      forwardedQuery(ask('www.example.com')),
+      300,
+    );
+    expect(answer).toMatchObject({ kind: 'failed', outcome: 'timeout' });
+    await lied.close();
+    liar.close();
   });
 
   it('reports a refused TCP connection as refused', async () => {

@@ -65,6 +65,7 @@ describe('store', () => {
       { version: 6, name: 'placements' },
       { version: 7, name: 'feeds' },
       { version: 8, name: 'notifications' },
+      { version: 9, name: 'learned' },
     ]);
   });
 

@@ -171,3 +171,35 @@ describe('systemd --serve', () => {
     expect(both.stderr).toMatch(/--serve: a watch answers feeds itself/);
   });
 });
+
+describe('systemd --watch with forward', () => {
+  const forward = (listen: string) => {
+    const path = join(dir.path, 'dnsfence.yaml');
+    writeFileSync(
+      path,
+      `resolvers: ["192.0.2.53"]\nforward:\n  listen: ["${listen}"]\nlists:\n  web:\n    names: [www.test.example]\ntargets:\n  export:\n    type: file\n    dir: lists\n`,
+    );
+    return path;
+  };
+
+  it('a watch that answers DNS on port 53 gets CAP_NET_BIND_SERVICE; the timer, which never listens, does not', async () => {
+    const config = forward('127.0.0.1:53');
+    const watch = await cli(['-c', config, 'systemd', '--watch', '--system-user', 'dnsfence']);
+    expect(watch.code).toBe(0);
+    expect(watch.stdout).toMatch(/^CapabilityBoundingSet=CAP_NET_BIND_SERVICE$/m);
+    expect(watch.stdout).toMatch(/^AmbientCapabilities=CAP_NET_BIND_SERVICE$/m);
+    const timer = await cli(['-c', config, 'systemd']);
+    expect(timer.stdout).toMatch(/^CapabilityBoundingSet=$/m);
+    expect(timer.stdout).not.toMatch(/AmbientCapabilities/);
+  });
+
+  it('on a port from 1024 up it needs none; a user unit is told it cannot bind port 53', async () => {
+    const high = await cli(['-c', forward('127.0.0.1:5353'), 'systemd', '--watch']);
+    expect(high.stdout).toMatch(/^CapabilityBoundingSet=$/m);
+    const user = await cli(['-c', forward('127.0.0.1:53'), 'systemd', '--watch', '--user']);
+    expect(user.code).toBe(0);
+    expect(warnings(user.stderr)).toEqual([
+      'warn: forward.listen: 127.0.0.1:53 is below port 1024, which a user service cannot bind (it gets no capability): use a system unit, or a port from 1024 up',
+    ]);
+  });
+});

@@ -27,6 +27,8 @@ export const feed: TargetType<Record<string, never>> = {
       local: true,
       writes: [],
       capabilities: [],
+      // Its consumers poll at their own pace: an answer waiting for it would gain them nothing.
+      hold: false,
     };
   },
   rules(target) {

@@ -15,13 +15,14 @@ import { TargetError } from '../../src/errors.js';
 import type { Change } from '../../src/model/change.js';
 import {
   changedLists,
+  type ListPlan,
   type ListRef,
   type ListState,
   type Snapshot,
   type TargetPlan,
 } from '../../src/planner/target.js';
 import type { Place } from '../../src/store/placements.js';
-import type { Adapter, ApplyResult } from '../types.js';
+import type { Adapter, Additions, ApplyResult } from '../types.js';
 import { folderProblem, makeFolder } from './folder.js';
 import type { FileTarget } from './index.js';
 
@@ -110,6 +111,39 @@ export class FileAdapter implements Adapter<undefined> {
     return errors.length > 0
       ? { applied, done: [], error: `cannot write ${errors.join('; ')}` }
       : { applied, done: plan.operations };
+  }
+
+  /**
+   * Held additions: each list file read, the entries added, and the file replaced as `apply`
+   * does (written, flushed, renamed into place).
+   */
+  async add(additions: readonly Additions[]): Promise<ApplyResult> {
+    let snapshot: Snapshot<undefined>;
+    try {
+      snapshot = await this.read(additions.map((a) => a.ref));
+    } catch (err) {
+      return { applied: [], done: [], error: (err as Error).message };
+    }
+    const lists = additions.map((a): ListPlan => {
+      const owned = snapshot.lists.get(a.ref.list)?.owned ?? new Set<string>();
+      const add = a.add.filter((c) => !owned.has(c.address));
+      return {
+        ...a.ref,
+        add,
+        remove: [],
+        record: [],
+        held: [],
+        refused: [],
+        desired: [...owned, ...add.map((c) => c.address)],
+      };
+    });
+    const result = await this.apply({ target: this.target, lists, operations: [], snapshot });
+    // Entries the file held already are there as well: confirmed with the rest.
+    const there = additions.flatMap((a) => {
+      const owned = snapshot.lists.get(a.ref.list)?.owned;
+      return a.add.filter((c) => owned?.has(c.address));
+    });
+    return { ...result, applied: [...result.applied, ...(result.error ? [] : there)] };
   }
 
   /** What a sync would trip over: a folder it cannot create or write, a list file it cannot read. */

@@ -28,6 +28,7 @@ export const file: TargetType<FileSettings> = {
       local: true,
       writes: [target.settings.dir],
       capabilities: [],
+      hold: true,
     };
   },
   rules(target) {

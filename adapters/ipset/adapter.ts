@@ -3,7 +3,7 @@ import { errorMessage, TargetError } from '../../src/errors.js';
 import type { Change } from '../../src/model/change.js';
 import type { ListRef, ListState, Operation, Snapshot, TargetPlan } from '../../src/planner/target.js';
 import type { Place } from '../../src/store/placements.js';
-import type { Adapter, ApplyResult } from '../types.js';
+import type { Adapter, Additions, ApplyResult } from '../types.js';
 import { failedLine, ipsetFailure, runIpset } from './command.js';
 import { parseSave, SaveFormatError, type SavedSet } from './save.js';
 import { ipsetFamily, setName, tempName, type IpsetTarget } from './settings.js';
@@ -229,6 +229,44 @@ export class IpsetAdapter implements Adapter<IpsetDetail> {
         ? 'no set was swapped, nothing applied'
         : `swapped in before it: ${swapped.map((o) => (o.data as SetOp).set).join(', ')}; the rest untouched`;
     return { applied, done, error: `ipset restore failed${where}; ${outcome}` };
+  }
+
+  /**
+   * Held additions: one `ipset -exist restore` that creates each missing set as dnsfence makes it
+   * and adds the entries one by one (each add is atomic in the kernel: no rule sees a half
+   * rebuilt set). Nothing is read first; a set of another type fails the restore, and the next
+   * sync sorts it out.
+   */
+  async add(additions: readonly Additions[]): Promise<ApplyResult> {
+    const { maxelem } = this.settings;
+    const lines: string[] = [];
+    const applied: Change[] = [];
+    for (const { ref, add } of additions) {
+      for (const { family, live } of this.sets(ref.remote)) {
+        const mine = add.filter((c) => familyOf(c.address) === family);
+        if (mine.length === 0) continue;
+        lines.push(`create ${live} hash:net family ${ipsetFamily(family)} maxelem ${maxelem}`);
+        for (const c of mine) lines.push(`add ${live} ${c.address}`);
+        applied.push(...mine);
+      }
+    }
+    if (applied.length === 0) return { applied, done: [] };
+    let r;
+    try {
+      r = await runIpset(
+        this.settings.ipset,
+        ['-exist', 'restore'],
+        this.config.timeoutMs,
+        `${lines.join('\n')}\n`,
+      );
+    } catch (err) {
+      return { applied: [], done: [], error: `${errorMessage(err)}; nothing confirmed` };
+    }
+    if (r.code !== 0) {
+      // Lines before the failing one took effect: the next sync reads them and records them.
+      return { applied: [], done: [], error: `ipset restore failed: ${ipsetFailure(r)}; nothing confirmed` };
+    }
+    return { applied, done: [] };
   }
 
   /** After a failed restore, the temporary sets it made go, so none lingers until the next sync. */

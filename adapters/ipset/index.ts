@@ -43,6 +43,7 @@ export const ipset: TargetType<IpsetSettings> = {
       local: program !== 'ssh',
       writes: [],
       capabilities: program === 'ipset' ? ['CAP_NET_ADMIN'] : [],
+      hold: true,
     };
   },
   rules: ipsetRules,

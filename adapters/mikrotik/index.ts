@@ -27,6 +27,7 @@ export const mikrotik: TargetType<MikrotikSettings> = {
       local: false,
       writes: [],
       capabilities: [],
+      hold: false,
     };
   },
   rules: (_target, input) => routerosRules(input),

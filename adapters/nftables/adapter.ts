@@ -11,7 +11,7 @@ import {
   type TargetPlan,
 } from '../../src/planner/target.js';
 import type { Place } from '../../src/store/placements.js';
-import type { Adapter, ApplyResult } from '../types.js';
+import type { Adapter, Additions, ApplyResult } from '../types.js';
 import { nftFailure, runNft } from './command.js';
 import { parseTableJson, type NftSet } from './json.js';
 import { familiesOf, type NftablesTarget } from './settings.js';
@@ -213,6 +213,40 @@ export class NftablesAdapter implements Adapter<NftDetail> {
     if (r.code !== 0)
       return { applied: [], done: [], error: `nft -f failed, nothing applied: ${nftFailure(r)}` };
     return { applied: changes, done: plan.operations };
+  }
+
+  /**
+   * Held additions: one transaction that adds the table and each set (no change when they exist
+   * as dnsfence makes them) and the elements. Nothing is read first: `nft -f` fails as a whole on
+   * a set of another type or an element overlapping a prefix, and the next sync sorts it out.
+   */
+  async add(additions: readonly Additions[]): Promise<ApplyResult> {
+    const { family, table } = this.config.settings;
+    const lines = [`add table ${family} ${table}`];
+    const applied: Change[] = [];
+    for (const { ref, add } of additions) {
+      for (const fam of this.families) {
+        const mine = add.filter((c) => familyOf(c.address) === fam);
+        if (mine.length === 0) continue;
+        const set = this.setName(ref.remote, fam);
+        lines.push(`add set ${family} ${table} ${set} { type ${SET_TYPE[fam]}; flags interval; }`);
+        lines.push(
+          ...elementLines(
+            'add',
+            family,
+            table,
+            set,
+            mine.map((c) => c.address),
+          ),
+        );
+        applied.push(...mine);
+      }
+    }
+    if (applied.length === 0) return { applied, done: [] };
+    const r = await this.nft(['-f', '-'], `${lines.join('\n')}\n`);
+    if (r.code !== 0)
+      return { applied: [], done: [], error: `nft -f failed, nothing added: ${nftFailure(r)}` };
+    return { applied, done: [] };
   }
 
   /** Reads the table as a sync would, and fails on every set of a configured list that a sync would fail on. */

@@ -34,6 +34,7 @@ export const nftables: TargetType<NftablesSettings> = {
       // nft run on this host (directly, or through a wrapper such as ip netns exec) needs
       // CAP_NET_ADMIN; one reached over ssh needs nothing here.
       capabilities: REMOTE.has(basename(nft[0] ?? '')) ? [] : ['CAP_NET_ADMIN'],
+      hold: true,
     };
   },
   rules: nftRules,

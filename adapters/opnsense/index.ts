@@ -29,6 +29,7 @@ export const opnsense: TargetType<OpnsenseSettings> = {
       local: false,
       writes: [],
       capabilities: [],
+      hold: false,
     };
   },
   rules: (_target, input) => opnsenseRules(input),

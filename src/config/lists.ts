@@ -22,20 +22,27 @@ type Fail = (path: PropertyKey[], message: string) => never;
  */
 export function buildLists(raw: RawConfig, defaults: ListDefaults, fail: Fail, warn: (m: string) => void) {
   const lists = new Map<string, ListConfig>();
+  // With `forward`, wildcards are learned from the answers the forwarder passes on.
+  const learning = raw.forward !== undefined;
   (raw.profiles ?? []).forEach((name, i) => {
-    for (const list of profileLists(name, defaults, (m) => fail(['profiles', i], m)))
+    for (const list of profileLists(name, defaults, learning, (m) => fail(['profiles', i], m)))
       lists.set(list.name, list);
   });
   for (const [name, rawList] of Object.entries(raw.lists ?? {}))
-    lists.set(name, ownList(name, rawList ?? {}, lists.get(name), defaults, fail));
+    lists.set(name, ownList(name, rawList ?? {}, lists.get(name), { defaults, learning }, fail));
   for (const list of lists.values()) {
-    if (list.names.length === 0 && list.static.length === 0)
+    if (list.names.length === 0 && list.static.length === 0 && !list.wildcards?.length)
       warn(`lists.${list.name}: has no names and no static entries${list.note ? `: ${list.note}` : ''}`);
   }
   return lists;
 }
 
-function profileLists(name: string, defaults: ListDefaults, fail: (m: string) => never): ListConfig[] {
+function profileLists(
+  name: string,
+  defaults: ListDefaults,
+  learning: boolean,
+  fail: (m: string) => never,
+): ListConfig[] {
   const profile = findProfile(name);
   if (!profile)
     fail(`unknown profile ${JSON.stringify(name)} (known: ${PROFILES.map((p) => p.name).join(', ')})`);
@@ -45,13 +52,14 @@ function profileLists(name: string, defaults: ListDefaults, fail: (m: string) =>
       const r = expandName(n);
       return r.ok ? r.names : [];
     }),
+    ...(learning && pl.wildcards ? { wildcards: pl.wildcards } : {}),
     static: [],
     retentionMs: pl.retention ? (parseDuration(pl.retention) ?? defaults.retentionMs) : defaults.retentionMs,
     families: defaults.families,
     maxAddressesPerName: defaults.safety.maxAddressesPerName,
     allowPrivate: defaults.safety.allowPrivate,
     profile: profile!.name,
-    ...(pl.note ? { note: pl.note } : {}),
+    ...(pl.note && !(learning && pl.wildcards) ? { note: pl.note } : {}),
   }));
 }
 
@@ -61,7 +69,7 @@ function ownList(
   name: string,
   raw: RawList,
   base: ListConfig | undefined,
-  defaults: ListDefaults,
+  { defaults, learning }: { defaults: ListDefaults; learning: boolean },
   fail: Fail,
 ): ListConfig {
   const path = ['lists', name];
@@ -72,10 +80,12 @@ function ownList(
     );
   }
   const names: string[] = [];
+  const wildcards: string[] = [];
   (raw.names ?? []).forEach((n, i) => {
-    const r = expandName(n);
-    if (!r.ok) fail([...path, 'names', i], r.message);
-    else names.push(...r.names);
+    const r = expandName(n, learning);
+    if (!r.ok) return fail([...path, 'names', i], r.message);
+    names.push(...r.names);
+    wildcards.push(...r.wildcards);
   });
   const statics = (raw.static ?? []).map((s, i) => {
     const a =
@@ -100,6 +110,7 @@ function ownList(
   const list: ListConfig = {
     name,
     names: unique([...(base?.names ?? []), ...names]),
+    ...withWildcards(unique([...(base?.wildcards ?? []), ...wildcards])),
     static: uniqueBy([...(base?.static ?? []), ...statics], (a) => a.text),
     retentionMs: raw.retention ?? base?.retentionMs ?? defaults.retentionMs,
     families: raw.families ?? base?.families ?? defaults.families,
@@ -110,9 +121,11 @@ function ownList(
     ...(raw.max_remove !== undefined ? { maxRemove: raw.max_remove } : {}),
     ...(base?.profile ? { profile: base.profile } : {}),
   };
-  if (base?.note && names.length === 0) list.note = base.note;
+  if (base?.note && names.length === 0 && wildcards.length === 0) list.note = base.note;
   return list;
 }
+
+const withWildcards = (wildcards: string[]) => (wildcards.length > 0 ? { wildcards } : {});
 
 function unique(items: string[]): string[] {
   return [...new Set(items)];
@@ -122,4 +135,15 @@ function uniqueBy<T>(items: T[], key: (t: T) => string): T[] {
   const seen = new Map<string, T>();
   for (const item of items) if (!seen.has(key(item))) seen.set(key(item), item);
   return [...seen.values()];
+}
+
+/** Every name a list's addresses come from: configured, learned and forgotten-but-ageing. */
+export function namesOf(list: ListConfig): string[] {
+  if (!list.learned && !list.forgotten) return list.names;
+  return [...list.names, ...(list.learned ?? []), ...(list.forgotten ?? [])];
+}
+
+/** The names a pass resolves: the configured ones and those learned within retention of their last query. */
+export function resolvedNamesOf(list: ListConfig): string[] {
+  return list.learned ? [...list.names, ...list.learned] : list.names;
 }

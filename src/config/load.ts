@@ -8,6 +8,7 @@ import { ConfigError } from '../errors.js';
 import { stableJson } from '../json.js';
 import { sha256Hex } from '../sha256.js';
 import { keyPath } from './key-path.js';
+import { buildForward } from './forward.js';
 import { buildLists } from './lists.js';
 import { buildNotify } from './notify.js';
 import { resolverSettings } from './resolvers.js';
@@ -99,7 +100,7 @@ function buildConfig(raw: RawConfig, file: string, data: unknown, types: readonl
   };
   const warnings: string[] = [];
   const warn = (message: string) => warnings.push(message);
-  const { resolvers, dnssec } = resolverSettings(raw, dir, fail, warnings);
+  const { resolvers, dnssec, trust } = resolverSettings(raw, dir, fail, warnings);
   const safety = {
     maxRemove: raw.safety?.max_remove ?? DEFAULTS.maxRemove,
     allowPrivate: raw.safety?.allow_private ?? false,
@@ -130,6 +131,7 @@ function buildConfig(raw: RawConfig, file: string, data: unknown, types: readonl
     targets,
     notify: buildNotify(raw.notify, dir, fail, warn),
     ...(raw.serve ? { serve: buildServe(raw.serve, dir, fail) } : {}),
+    forward: buildForward(raw.forward, { resolvers, trust, targets, types, fail, warn }),
     // Only a sync records the hash: computed when first asked for, it costs the other commands
     // neither the hashing nor loading node:crypto.
     get hash() {

@@ -4,23 +4,16 @@ import braces from 'braces';
 /** Brace ranges such as `{0..3}.pool.example` must not explode into millions of names. */
 const MAX_EXPANSION = 1024;
 
-export type NameResult = { ok: true; names: string[] } | { ok: false; message: string };
+export type NameResult = { ok: true; names: string[]; wildcards: string[] } | { ok: false; message: string };
 
 /**
  * Expands brace ranges and validates every resulting DNS name. Returns names in lower case
- * without a trailing dot; IDNs are converted to their ASCII (punycode) form.
+ * without a trailing dot; IDNs are converted to their ASCII (punycode) form. A wildcard
+ * (`*.zone`: any name one or more labels below the zone, not the zone itself) is accepted only
+ * when `wildcards` is set (with `forward`, the forwarder learns its names from DNS traffic).
  */
-export function expandName(input: string): NameResult {
+export function expandName(input: string, wildcards = false): NameResult {
   const raw = input.trim();
-  if (raw.includes('*')) {
-    return {
-      ok: false,
-      message:
-        `${JSON.stringify(input)} is a wildcard: DNS cannot enumerate the names under it, so no poller can follow it. ` +
-        'List the subdomains actually in use (the DNS log of the client shows them), or feed the set from a ' +
-        'snooping resolver (dnsmasq nftset=, RouterOS /ip dns static type=FWD address-list=)',
-    };
-  }
   let expanded: string[];
   try {
     expanded = raw.includes('{') ? braces(raw, { expand: true, rangeLimit: MAX_EXPANSION }) : [raw];
@@ -40,15 +33,45 @@ export function expandName(input: string): NameResult {
       message: `${JSON.stringify(input)} expands to ${expanded.length} names (at most ${MAX_EXPANSION})`,
     };
   }
+  const zones: string[] = [];
   const names: string[] = [];
   for (const candidate of expanded) {
+    if (candidate.includes('*')) {
+      const zone = wildcardZone(input, candidate, wildcards);
+      if (!zone.ok) return zone;
+      zones.push(...zone.wildcards);
+      continue;
+    }
     const problem = validateHostname(candidate);
     if (typeof problem === 'string' && problem.startsWith('!')) {
       return { ok: false, message: `${JSON.stringify(candidate)} ${problem.slice(1)}` };
     }
     names.push(problem);
   }
-  return { ok: true, names };
+  return { ok: true, names, wildcards: zones };
+}
+
+/** `*.zone`, normalised, when wildcards are allowed and the zone is a valid name. */
+function wildcardZone(input: string, candidate: string, allowed: boolean): NameResult {
+  const text = candidate.trim();
+  if (!allowed)
+    return {
+      ok: false,
+      message:
+        `${JSON.stringify(input)} is a wildcard: DNS cannot enumerate the names under it, so no poller can follow it. ` +
+        'List the subdomains actually in use (the DNS log of the client shows them), configure forward: so that ' +
+        'dnsfence watch learns them from the DNS traffic it forwards (docs/forwarding.md), or feed the set from a ' +
+        'snooping resolver (dnsmasq nftset=, RouterOS /ip dns static type=FWD address-list=)',
+    };
+  if (!text.startsWith('*.') || text.slice(2).includes('*'))
+    return {
+      ok: false,
+      message: `${JSON.stringify(input)}: only a whole first label can be a wildcard, as in *.example.com`,
+    };
+  const zone = validateHostname(text.slice(2));
+  if (zone.startsWith('!'))
+    return { ok: false, message: `${JSON.stringify(input)}: the zone ${zone.slice(1)}` };
+  return { ok: true, names: [], wildcards: [`*.${zone}`] };
 }
 
 /** Returns the normalised name, or a message prefixed with `!`. */
@@ -75,4 +98,10 @@ function validateHostname(input: string): string {
   if (/^\d+$/.test(labels[labels.length - 1] as string))
     return '!looks like an IP address, not a DNS name (use static:)';
   return name;
+}
+
+/** Whether a name (lower case, no final dot) is one or more labels below the zone of `*.zone`. */
+export function matchesWildcard(name: string, wildcard: string): boolean {
+  const zone = wildcard.slice(1); // ".zone"
+  return name.length > zone.length && name.endsWith(zone);
 }

@@ -12,6 +12,8 @@ export interface PortSpec {
 export interface ProfileList {
   name: string;
   names: string[];
+  /** `*.zone` entries, taken when `forward` is configured (learned from DNS traffic); else `note` says what to do. */
+  wildcards?: string[];
   ports: PortSpec[];
   purpose: string;
   retention?: string;
@@ -53,12 +55,13 @@ export const PROFILES: readonly Profile[] = [
       {
         name: 'i2n_avcloud',
         names: [],
+        wildcards: ['*.avcloud.intra2net.com'],
         ports: [tcp('443')],
         purpose: 'antivirus cloud look-ups (*.avcloud.intra2net.com)',
         note:
           '*.avcloud.intra2net.com is a wildcard: DNS cannot enumerate it. Add the subdomains your ' +
-          'appliance uses (its DNS log shows them) to lists.i2n_avcloud.names, or feed this set from a ' +
-          'snooping resolver (dnsmasq nftset=, RouterOS /ip dns static type=FWD address-list=).',
+          'appliance uses (its DNS log shows them) to lists.i2n_avcloud.names, or configure forward: and point ' +
+          'the appliance at dnsfence watch, which learns them from its DNS traffic (docs/forwarding.md).',
       },
       {
         name: 'i2n_ntp',

@@ -22,14 +22,11 @@ export function resolverSettings(
   dir: string,
   fail: Fail,
   warnings: string[],
-): { resolvers: ResolverSpec[] | undefined; dnssec: DnssecMode } {
+): { resolvers: ResolverSpec[] | undefined; dnssec: DnssecMode; trust: ResolverTrust | undefined } {
   const trust = raw.resolver_tls ? readTrust(raw.resolver_tls, dir, fail) : undefined;
-  const resolvers = raw.resolvers?.map((text, i): ResolverSpec => {
-    const spec = parseResolver(text);
-    if (typeof spec === 'string') return fail(['resolvers', i], spec);
-    return trust && (spec.protocol === 'tls' || spec.protocol === 'https') ? { ...spec, trust } : spec;
-  });
-  if (trust && !resolvers?.some((r) => r.protocol === 'tls' || r.protocol === 'https'))
+  const resolvers = raw.resolvers?.map((text, i) => resolverSpec(text, ['resolvers', i], trust, fail));
+  const encrypted = (texts: string[] | undefined) => texts?.some((t) => /^(tls|https):\/\//i.test(t.trim()));
+  if (trust && !encrypted(raw.resolvers) && !encrypted(raw.forward?.upstreams))
     warnings.push('resolver_tls: applies to tls:// and https:// resolvers, and none is configured');
   const dnssec = raw.dnssec ?? 'off';
   if (dnssec === 'require') {
@@ -40,7 +37,19 @@ export function resolverSettings(
         );
     }
   }
-  return { resolvers, dnssec };
+  return { resolvers, dnssec, trust };
+}
+
+/** One resolver as written (`resolvers`, `forward.upstreams`), with resolver_tls for tls:// and https://. */
+export function resolverSpec(
+  text: string,
+  at: PropertyKey[],
+  trust: ResolverTrust | undefined,
+  fail: Fail,
+): ResolverSpec {
+  const spec = parseResolver(text);
+  if (typeof spec === 'string') return fail(at, spec);
+  return trust && (spec.protocol === 'tls' || spec.protocol === 'https') ? { ...spec, trust } : spec;
 }
 
 function readTrust(t: NonNullable<RawConfig['resolver_tls']>, dir: string, fail: Fail): ResolverTrust {
@@ -59,6 +68,6 @@ function readTrust(t: NonNullable<RawConfig['resolver_tls']>, dir: string, fail:
   return { ca: pem };
 }
 
-function isLoopback(host: string): boolean {
+export function isLoopback(host: string): boolean {
   return host === '::1' || /^127\./.test(host);
 }

@@ -127,6 +127,28 @@ export const configSchema = z
     // Each entry is checked against the keys of its type (config/notify.ts).
     notify: z.array(z.looseObject({})).optional(),
     serve: serveSchema.optional(),
+    forward: z
+      .object({
+        listen: z
+          .array(z.string({ error: 'must be an address and port in quotes ("127.0.0.1:53")' }))
+          .min(1, 'must name at least one address (or leave it out: 127.0.0.1:53)')
+          .optional(),
+        upstreams: z
+          .array(z.string({ error: 'must be a resolver in quotes' }))
+          .min(1, 'must name at least one upstream (or leave it out: the resolvers)')
+          .optional(),
+        clients: z
+          .array(z.string({ error: 'must be an address or prefix in quotes' }))
+          .min(1, 'must name at least one prefix (or leave it out: loopback only)')
+          .optional(),
+        hold: duration.optional(),
+        hold_targets: z.array(z.string({ error: 'must be a target name' })).optional(),
+        rate_limit: z.number().int().min(0).optional(),
+        max_learned: z.number().int().min(1).optional(),
+      })
+      .strict()
+      .nullable()
+      .optional(),
   })
   .strict();
 

@@ -9,7 +9,8 @@ profiles: [${profile}]
   const lists = profile
     ? `lists:
   # A list with a profile list's name extends it. *.avcloud.intra2net.com is a wildcard DNS cannot
-  # enumerate: add the subdomains your appliance's DNS log shows.
+  # enumerate: add the subdomains your appliance's DNS log shows, or configure forward: (above)
+  # and the watch learns them from the appliance's DNS traffic.
   i2n_avcloud:
     names: []
 `
@@ -36,6 +37,14 @@ stale_limit: 7d     # while a name's lookups FAIL, its addresses are kept this l
 safety: { max_remove: 0.5, allow_private: false, max_addresses_per_name: 64 }
 
 ${profileBlock}
+# dnsfence watch as the DNS forwarder clients ask: it learns the names of wildcard lists
+# ("*.avcloud.intra2net.com") from the answers, and puts new addresses on nftables, ipset and file
+# targets before the answer reaches the client (docs/forwarding.md).
+# forward:
+#   listen: ["127.0.0.1:53"]         # UDP and TCP; port 53 needs CAP_NET_BIND_SERVICE
+#   clients: [127.0.0.0/8, "::1/128"]
+#   hold: 200ms
+
 ${lists}
 targets:
   local:

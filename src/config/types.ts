@@ -23,6 +23,19 @@ export interface SafetySettings {
 export interface ListConfig {
   name: string;
   names: string[];
+  /**
+   * `*.zone` entries (with `forward` only): the names below the zone are learned from forwarded
+   * answers, never enumerated.
+   */
+  wildcards?: string[];
+  /**
+   * Names learned from forwarded answers (a wildcard or a CNAME chain matched), filled in from the
+   * store when a pass starts: resolved like configured names while within retention of their last
+   * query.
+   */
+  learned?: string[];
+  /** Learned names past retention of their last query: no longer resolved, their addresses age out. */
+  forgotten?: string[];
   static: Address[];
   retentionMs: number;
   families: Family[];
@@ -88,6 +101,34 @@ export interface TargetTypeSpec<S = unknown> {
   /** The type's own keys (besides type, lists, timeout and max_remove), validated strictly. */
   readonly schema: z.ZodObject;
   settings(raw: Record<string, unknown>, at: TargetSettingsContext): S;
+  /** Of its traits, `hold`: whether the forwarder can hold answers until the target has an address. */
+  describe(target: TargetConfig<S>): { hold: boolean };
+}
+
+/** An address and port a server listens on. */
+export interface Endpoint {
+  host: string;
+  port: number;
+  /** `127.0.0.1:53`, `[::1]:53` */
+  label: string;
+}
+
+/** `forward`: watch answers DNS, forwards it, and learns the names of the lists from the answers. */
+export interface ForwardConfig {
+  /** UDP and TCP on each. */
+  listen: Endpoint[];
+  /** Undefined: the resolvers (`resolvers`, else /etc/resolv.conf). */
+  upstreams: ResolverSpec[] | undefined;
+  /** Who may ask; anyone else is REFUSED. */
+  clients: Address[];
+  /** Longest an answer waits for its new addresses to reach the hold targets; 0: never waits. */
+  holdMs: number;
+  /** The targets answers wait for. */
+  holdTargets: string[];
+  /** Queries per second per client address; 0: no limit. */
+  rateLimit: number;
+  /** Learned names a list keeps; beyond, the least recently asked is forgotten. */
+  maxLearned: number;
 }
 
 /** `serve:`: where and how `serve` (and `watch`) answer feeds, the status page and metrics. */
@@ -121,6 +162,8 @@ export interface Config {
   notify: NotifyEntry[];
   /** Set when the file has a `serve:` section. */
   serve?: ServeSettings;
+  /** Set when `watch` is also the DNS forwarder that learns the lists' names from traffic. */
+  forward?: ForwardConfig;
   /** SHA-256 of the configuration as parsed; recorded with every run. */
   hash: string;
   warnings: string[];

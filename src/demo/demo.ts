@@ -1,8 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import dgram from 'node:dgram';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import DNS from 'dns2';
+import type { Config, Endpoint } from '../config/types.js';
+import { Forwarder } from '../forward/forwarder.js';
+import { KeyedLock } from '../keyed-lock.js';
+import type { Db } from '../store/db.js';
+import { auditEntriesIn, storedNames } from '../store/report-queries.js';
 import { TARGET_TYPES } from '../../adapters/registry.js';
 import { feedPath } from '../../adapters/feed/index.js';
 import { parseConfig } from '../config/load.js';
@@ -16,7 +23,6 @@ import { runSync } from '../sync/engine.js';
 import type { Change } from '../model/change.js';
 import type { ReportModel } from '../report/model.js';
 import { ZoneServer } from './dns-server.js';
-import type { Config } from '../config/types.js';
 import { changeLine } from '../model/change.js';
 import { noticeLine } from '../sync/notices.js';
 import { FeedServer } from '../serve/server.js';
@@ -28,6 +34,8 @@ interface Round {
   /** Simulated time of the round, relative to the first. */
   offset: number;
   change(zone: ZoneServer): void;
+  /** A name the appliance asks dnsfence's forwarder for before the round's sync. */
+  asks?: string;
 }
 
 /** The Intra2net names answering from documentation ranges, changing as the vendor warns they may. */
@@ -58,6 +66,13 @@ const ROUNDS: Round[] = [
     title: 'two hours later: the resolver fails for support.intra2net.com (SERVFAIL); nothing is removed',
     offset: 2 * HOUR,
     change: (z) => z.set('support.intra2net.com', { servfail: true }),
+  },
+  {
+    title:
+      "later: the appliance asks dnsfence (the forwarder) for x7.avcloud.intra2net.com, a name under the profile's wildcard",
+    offset: 2.5 * HOUR,
+    change: (z) => z.set('x7.avcloud.intra2net.com', { a: ['203.0.113.44'], ttl: 300 }),
+    asks: 'x7.avcloud.intra2net.com',
   },
   {
     title: 'a day later: the old update address has aged out of the 24h retention',
@@ -128,8 +143,9 @@ async function pollFeed(config: Config, print: (s: string) => void, log: Logger)
 }
 
 /**
- * Offline demonstration: an embedded DNS server on 127.0.0.1 plays the Intra2net names, four
- * syncs run on a simulated clock into a scratch database and a file target, then the report.
+ * Offline demonstration: an embedded DNS server on 127.0.0.1 plays the Intra2net names, syncs
+ * run on a simulated clock into a scratch database and a file target, the appliance asks
+ * dnsfence's forwarder for a name under the profile's wildcard once, then the report.
  */
 export interface DemoResult {
   folder: string;
@@ -149,6 +165,10 @@ export async function runDemo(print: (s: string) => void, log: Logger): Promise<
 database: demo.db
 resolvers: ["127.0.0.1:${port}"]
 resolve: { timeout: 1s, attempts: 2 }
+# The forwarder: names under the profile's *.avcloud.intra2net.com are learned from the answers
+# it passes on (the demo listens on a free port of 127.0.0.1 instead of port 53).
+forward:
+  listen: ["127.0.0.1:53"]
 profiles: [intra2net]
 lists:
   i2n_avcloud:
@@ -180,6 +200,10 @@ serve:
       const at = base + round.offset;
       // Said before the round runs: what it warns about (on stderr) then follows its title.
       print(`\nround ${i + 1} (${new Date(at).toISOString()}): ${round.title}`);
+      const forwarded = round.asks
+        ? await askForwarder(config, db, round.asks, () => new Date(at), log)
+        : { lines: [], changes: [] };
+      for (const line of forwarded.lines) print(`  ${line}`);
       const result = await runSync(config, db, {
         command: 'demo',
         preview: false,
@@ -190,7 +214,7 @@ serve:
           log[level](text);
         },
       });
-      const changes = result.targets.flatMap((t) => t.push?.applied ?? []);
+      const changes = [...forwarded.changes, ...result.targets.flatMap((t) => t.push?.applied ?? [])];
       rounds.push({ title: round.title, at: new Date(at).toISOString(), exitCode: result.exitCode, changes });
       for (const c of changes) print(`  ${changeLine(c)}`);
       if (changes.length === 0) print('  no change');
@@ -205,11 +229,91 @@ serve:
     print(`The list files are in ${join(dir, 'lists')}; for example i2n_https.txt:\n`);
     print(readFileSync(join(dir, 'lists', 'i2n_https.txt'), 'utf8'));
     print(
-      `Try: dnsfence -c ${configPath} status   (or report --format csv, audit verify; npx dnsfence in the clone)`,
+      `Try: dnsfence -c ${configPath} status   (or history x7.avcloud.intra2net.com, report --format csv, audit verify; npx dnsfence in the clone)`,
     );
     return { folder: dir, rounds, report: model };
   } finally {
     db.close();
     await zone.stop();
   }
+}
+
+/**
+ * The appliance's query through dnsfence's forwarder, on a free port of 127.0.0.1: the answer
+ * is held until the list file holds its address, which the demo shows by reading the file the
+ * moment the answer arrives.
+ */
+async function askForwarder(
+  config: Config,
+  db: Db,
+  name: string,
+  clock: () => Date,
+  log: Logger,
+): Promise<{ lines: string[]; changes: Change[] }> {
+  const forwarder = await Forwarder.start(config, {
+    db,
+    gate: new KeyedLock(),
+    clock,
+    log: { ...log, info: () => undefined },
+    listen: [{ host: '127.0.0.1', port: 0, label: '127.0.0.1:0' }],
+    wantSync: () => undefined,
+  });
+  let lines: string[];
+  try {
+    const endpoint = forwarder.endpoints[0] as Endpoint;
+    const file = join(dirname(config.database), 'lists', 'i2n_avcloud.txt');
+    const started = performance.now();
+    const { addresses, listed } = await askA(endpoint.port, name, () =>
+      existsSync(file) ? readFileSync(file, 'utf8') : '',
+    );
+    const ms = performance.now() - started;
+    const held = addresses.filter((a) => listed.split('\n').includes(a));
+    lines = [
+      `asked dnsfence on ${endpoint.label} for ${name} A: ${addresses.join(', ')} after ${ms.toFixed(0)} ms`,
+      `lists/i2n_avcloud.txt held ${held.join(', ') || 'none of it'} the moment the answer arrived`,
+    ];
+  } finally {
+    // Closing waits for the forwarder's records: its addition is in the audit log after it.
+    await forwarder.close();
+  }
+  const at = clock().toISOString();
+  const changes = auditEntriesIn(db, at, at).map((e): Change => ({
+    target: e.target,
+    list: e.list,
+    action: e.action,
+    address: e.address,
+    names: storedNames(e.names).names,
+    reason: e.reason as Change['reason'],
+    ...(e.detail ? { detail: e.detail } : {}),
+  }));
+  return { lines, changes };
+}
+
+/** An A query to 127.0.0.1:port; `atAnswer` runs the moment the answer arrives. */
+function askA(
+  port: number,
+  name: string,
+  atAnswer: () => string,
+): Promise<{ addresses: string[]; listed: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket('udp4');
+    const query = new DNS.Packet();
+    query.header.id = 1;
+    query.header.rd = 1;
+    query.questions.push(new DNS.Packet.Question(name, DNS.Packet.TYPE.A, DNS.Packet.CLASS.IN));
+    const timer = setTimeout(() => {
+      socket.close();
+      reject(new Error(`no answer from the forwarder for ${name}`));
+    }, 5000);
+    socket.on('message', (message) => {
+      const listed = atAnswer();
+      clearTimeout(timer);
+      socket.close();
+      const addresses = DNS.Packet.parse(message)
+        .answers.map((a) => a.address)
+        .filter((a): a is string => typeof a === 'string');
+      resolve({ addresses, listed });
+    });
+    socket.send(query.toBuffer(), port, '127.0.0.1');
+  });
 }

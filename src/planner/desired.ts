@@ -1,5 +1,6 @@
-import { parseAddress } from '../address.js';
+import { insideAny, parseAddress, type Family } from '../address.js';
 import ipaddr from 'ipaddr.js';
+import { namesOf } from '../config/lists.js';
 import type { ListConfig } from '../config/types.js';
 import { droppedAnswer } from './hygiene.js';
 import type { NameStatus, Sighting } from '../model/observation.js';
@@ -30,7 +31,7 @@ export function desiredList(input: DesiredInput): DesiredList {
   const rejected: Rejected[] = [];
   const staleNames = new Set<string>();
   const families = new Set(list.families);
-  const configured = new Set(list.names);
+  const configured = new Set(namesOf(list));
   const status = new Map(input.statuses.map((s) => [`${s.name}|${s.family}`, s]));
 
   for (const s of list.static) {
@@ -178,4 +179,20 @@ function dropCovered(
     }
   }
   return covered;
+}
+
+/**
+ * The addresses of a fresh answer for one of the list's names that its desired set holds from now
+ * on, by the rules of desiredList: answer hygiene and the allow prefixes, the list's families, and
+ * the per-name cap (a fresh answer is the most recently seen: its addresses go first, in address
+ * order). One a static prefix of the list covers is left out: the prefix holds it.
+ */
+export function freshEntries(list: ListConfig, family: Family, addresses: readonly string[]): string[] {
+  if (!list.families.includes(family)) return [];
+  const taken = addresses
+    .filter((a) => droppedAnswer(list, a) === undefined)
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    .slice(0, list.maxAddressesPerName);
+  const prefixes = list.static.filter((s) => s.prefix < (s.family === 'ipv4' ? 32 : 128));
+  return prefixes.length === 0 ? taken : taken.filter((a) => !insideAny(a, prefixes));
 }

@@ -1,4 +1,5 @@
 import { familyOf, insideAny, judgeAnswer, within, type Family } from '../address.js';
+import { namesOf } from '../config/lists.js';
 import type { ListConfig } from '../config/types.js';
 
 /** Why a list does not take an address a name answered with. */
@@ -51,7 +52,8 @@ export function listDrops(
 ): ListDrop[] {
   const drops: ListDrop[] = [];
   for (const list of lists) {
-    const mine = names.filter((n) => list.names.includes(n));
+    const known = namesOf(list);
+    const mine = names.filter((n) => known.includes(n));
     if (mine.length === 0) continue;
     const why = dropReason(list, address);
     if (why) drops.push({ list: list.name, names: mine, why });

@@ -3,6 +3,8 @@ import { consumerName, heldVersion, pollingState } from './feeds.js';
 import type { ReportModel, ReportRow } from './model.js';
 import {
   FEEDS_TITLE,
+  LEARNED_TITLE,
+  learnedCells,
   LISTS_TITLE,
   listHeading,
   NO_CHANGES,
@@ -53,6 +55,16 @@ export function renderMarkdown(model: ReportModel): string {
           `| ${cell(c.target)} | ${cell(c.list)} | ${a.address} | ${cell(shownNames(a))} | ${a.since} |`,
         );
     }
+  }
+  if (model.learned.length > 0) {
+    out.push(
+      '',
+      `## ${LEARNED_TITLE}`,
+      '',
+      '| list | name | learned | entry | last asked |',
+      '| --- | --- | --- | --- | --- |',
+    );
+    for (const l of model.learned) out.push(`| ${learnedCells(l).map(cell).join(' | ')} |`);
   }
   if (!showsFeeds(model)) return `${out.join('\n')}\n`;
   out.push('', `## ${FEEDS_TITLE}`, '');
@@ -198,6 +210,17 @@ function feedsTable(model: ReportModel): string {
   return `<table class="feeds"><thead><tr><th>Consumer</th><th>Feed</th><th>Holds (ETag)</th><th>Last fetch (UTC)</th><th>Polling</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
 }
 
+function learnedTable(model: ReportModel): string {
+  if (model.learned.length === 0) return '';
+  const rows = model.learned.map(
+    (l) =>
+      `<tr>${learnedCells(l)
+        .map((c, i) => `<td>${i < 2 ? breakable(c) : esc(c)}</td>`)
+        .join('')}</tr>`,
+  );
+  return `<h2>${LEARNED_TITLE}</h2>\n<table class="learned"><thead><tr><th>List</th><th>Name</th><th>Learned</th><th>Entry</th><th>Last asked</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>\n`;
+}
+
 /**
  * One self-contained, printable HTML file: no external assets, readable offline. Long names and
  * addresses break between labels and hashes anywhere, so that the page never scrolls sideways
@@ -227,6 +250,7 @@ ${timelines(model)}
 ${changesTable(model)}
 <h2>${LISTS_TITLE}</h2>
 ${listsTable(model)}
+${learnedTable(model)}</body></html>
 ${showsFeeds(model) ? `<h2>${FEEDS_TITLE}</h2>\n${feedsTable(model)}\n` : ''}</body></html>
 `;
 }

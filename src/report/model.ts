@@ -8,6 +8,7 @@ import {
   appliedEntries,
   auditEntriesIn,
   failuresIn,
+  learnedIn,
   namesWithoutAddressIn,
   pushesOfRunsIn,
   runsIn,
@@ -41,6 +42,18 @@ export interface ConfigSpan {
   hash: string;
   from: string;
   until: string;
+}
+
+/** A name a list learned from DNS traffic (the forwarder): when, from which client, through which entry. */
+export interface LearnedRow {
+  list: string;
+  name: string;
+  /** `*.zone`, or the configured name its CNAME chain led to. */
+  entry: string;
+  firstLearned: string;
+  client: string;
+  lastQueried: string;
+  lastClient: string;
 }
 
 export interface ListContent {
@@ -86,6 +99,8 @@ export interface ReportModel {
    * each holds, and who stopped. Formats show it when there is a feed target or a consumer.
    */
   feeds: { targets: string[]; consumers: FeedConsumer[] };
+  /** Names the lists learned from DNS traffic, known in the period. */
+  learned: LearnedRow[];
 }
 
 /**
@@ -151,6 +166,17 @@ export function buildReport(
         (target, list) => scope.target(target) && (list === null ? !filters.list?.length : scope.list(list)),
       ),
     },
+    learned: learnedIn(db, s, u)
+      .filter((l) => scope.list(l.list) && scope.name(l.name))
+      .map((l) => ({
+        list: l.list,
+        name: l.name,
+        entry: l.entry,
+        firstLearned: l.first_learned,
+        client: l.client,
+        lastQueried: l.last_queried,
+        lastClient: l.last_client,
+      })),
   };
 }
 

@@ -4,6 +4,8 @@ import { renderHtml, renderMarkdown } from './markup.js';
 import type { ReportModel } from './model.js';
 import {
   FEEDS_TITLE,
+  LEARNED_TITLE,
+  learnedCells,
   LISTS_TITLE,
   listHeading,
   NO_CHANGES,
@@ -120,6 +122,8 @@ function renderText(model: ReportModel): string {
         ),
       );
   }
+  if (model.learned.length > 0)
+    out.push('', `${LEARNED_TITLE}:`, ...table(model.learned.map(learnedCells)).map((line) => `  ${line}`));
   if (!showsFeeds(model)) return `${out.join('\n')}\n`;
   out.push('', `${FEEDS_TITLE}:`);
   if (model.feeds.consumers.length === 0) out.push(`  ${NO_FEEDS}`);

@@ -1,7 +1,12 @@
 import type { Config } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import type { Db } from '../store/db.js';
-import { recordedNamesOfLists, recordedTargetsAndLists, storedNames } from '../store/report-queries.js';
+import {
+  learnedNamesOfLists,
+  recordedNamesOfLists,
+  recordedTargetsAndLists,
+  storedNames,
+} from '../store/report-queries.js';
 
 export interface ReportFilters {
   target?: string[];
@@ -75,5 +80,6 @@ function namesOfLists(db: Db, lists: string[], config?: Config): Set<string> {
   for (const list of lists) for (const n of config?.lists.get(list)?.names ?? []) names.add(n);
   for (const row of recordedNamesOfLists(db, lists))
     for (const n of storedNames(row.names).names) names.add(n);
+  for (const n of learnedNamesOfLists(db, lists)) names.add(n);
   return names;
 }

@@ -1,5 +1,12 @@
+import type {
+  ConfigSpan,
+  LearnedRow,
+  ListContent,
+  NotificationSummary,
+  ReportModel,
+  ReportRow,
+} from './model.js';
 import { consumerName } from './feeds.js';
-import type { ConfigSpan, ListContent, NotificationSummary, ReportModel, ReportRow } from './model.js';
 
 /** One line of the report's summary, worded once for every format that shows a summary. */
 export interface SummaryItem {
@@ -47,6 +54,9 @@ export function summaryItems(model: ReportModel, hashes: 'full' | 'short'): Summ
     { label: 'names changed', value: joined(s.namesChanged) },
     { label: 'names failed', value: joined(s.namesFailed) },
     { label: 'names without address', value: joined(s.namesWithoutAddress) },
+    ...(model.learned.length > 0
+      ? [{ label: 'names learned', value: joined([...new Set(model.learned.map((l) => l.name))]) }]
+      : []),
     { label: 'targets failed', value: joined(s.targetsFailed) },
     ...notificationItems(s.notifications),
     ...(showsFeeds(model) ? [feedsItem(model)] : []),
@@ -108,3 +118,15 @@ export const NO_FEEDS = 'No feed was fetched in this period.';
 /** A report says who polls feeds when it covers a feed target, or someone fetched one. */
 export const showsFeeds = (model: ReportModel) =>
   model.feeds.targets.length > 0 || model.feeds.consumers.length > 0;
+export const LEARNED_TITLE = 'Names learned from DNS traffic (the forwarder)';
+
+/** One learned name's row, the same words in every format. */
+export function learnedCells(l: LearnedRow): string[] {
+  return [
+    l.list,
+    l.name,
+    `learned ${shortTime(l.firstLearned)} from ${l.client}`,
+    `through ${l.entry}`,
+    `last asked ${shortTime(l.lastQueried)} by ${l.lastClient}`,
+  ];
+}

@@ -1,6 +1,6 @@
 import type { TLSSocket } from 'node:tls';
 import type { Agent, buildConnector } from 'undici';
-import { decodeResponse, encodeQuery, type Query } from './message.js';
+import { decodeResponse, encodeQuery, newQuery, type Query } from './message.js';
 import type { ResolverSpec, ResolverTrust } from '../config/resolver-spec.js';
 import { timedOut, type Exchange, type Transport } from './transport.js';
 import { certificateProblem, pinMismatch, tlsOptions } from './trust.js';
@@ -49,7 +49,7 @@ export class DohTransport implements Transport {
     const url = server.url as string;
     const { agent, request } = await this.client(server);
     // RFC 8484 section 4.1: use ID 0 over HTTP for cache friendliness; the question is still checked.
-    const q = { ...query, id: 0 };
+    const q = newQuery(query.name, query.type, query.dnssec, 0, query.message);
     try {
       const res = await request(url, {
         method: 'POST',
@@ -65,7 +65,7 @@ export class DohTransport implements Transport {
         return { kind: 'failed', outcome: 'servfail', detail: `HTTP ${res.statusCode} from ${server.label}` };
       }
       const decoded = decodeResponse(body, q);
-      if (decoded.kind === 'packet') return { kind: 'packet', packet: decoded.packet };
+      if (decoded.kind === 'packet' || decoded.kind === 'message') return decoded;
       return { kind: 'failed', outcome: 'malformed', detail: `${decoded.detail} from ${server.label}` };
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };

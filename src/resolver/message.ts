@@ -20,10 +20,27 @@ export interface Query {
   readonly type: RecordType;
   /** Sets EDNS's DO bit: DNSSEC OK, the answer may carry signatures and the AD flag. */
   readonly dnssec: boolean;
+  /**
+   * A client's message forwarded as it wrote it (src/forward): sent with only the ID replaced, its
+   * answer accepted when it repeats the question, and handed back as bytes. `name`, `type` and
+   * `dnssec` are then unused: the message says what it asks.
+   */
+  readonly message: Buffer | undefined;
 }
 
-export function newQuery(name: string, type: RecordType, dnssec = false, id = randomId()): Query {
-  return { id, name, type, dnssec };
+export function newQuery(
+  name: string,
+  type: RecordType,
+  dnssec = false,
+  id = randomId(),
+  message: Buffer | undefined = undefined,
+): Query {
+  return { id, name, type, dnssec, message };
+}
+
+/** A client's message to forward; `message` must hold one question (the forwarder checked it). */
+export function forwardedQuery(message: Buffer, id = randomId()): Query {
+  return newQuery('', 'A', false, id, message);
 }
 
 // Query IDs are a defence against forged answers (RFC 5452): unpredictable, from the system's
@@ -55,7 +72,7 @@ export function withFreeId(
 ): Query {
   let id = query.id;
   while (inUse.has(id)) id = next(id);
-  return id === query.id ? query : newQuery(query.name, query.type, query.dnssec, id);
+  return id === query.id ? query : newQuery(query.name, query.type, query.dnssec, id, query.message);
 }
 
 // dns2's typings omit EDNS's second (options) parameter.
@@ -73,6 +90,7 @@ const QTYPE: Record<RecordType, number> = { A: 1, AAAA: 28 };
  * when the query asks for DNSSEC. One pass over the name, into Node's pooled memory.
  */
 export function encodeQuery(q: Query): Buffer {
+  if (q.message) return withId(q.message, q.id);
   const name = q.name.charCodeAt(q.name.length - 1) === 46 ? q.name.slice(0, -1) : q.name;
   // Anything unusual (a label too long, non-ASCII) is left to dns2, whose behaviour it then keeps.
   if (name.length === 0 || name.length > 253) return encodeWithDns2(q);
@@ -131,6 +149,8 @@ export function encodeWithDns2(q: Query): Buffer {
 
 export type Decoded =
   | { kind: 'packet'; packet: Message }
+  /** The answer to a forwarded message, as the server sent it. */
+  | { kind: 'message'; message: Buffer }
   /** Not the answer to this query (wrong ID or question): ignored, as a spoofing attempt might be. */
   | { kind: 'mismatch'; detail: string }
   | { kind: 'malformed'; detail: string };
@@ -143,6 +163,7 @@ export function peekId(buf: Buffer): number | undefined {
 export function decodeResponse(buf: Buffer, q: Query): Decoded {
   if (buf.length < 12)
     return { kind: 'malformed', detail: `answer of ${buf.length} bytes is shorter than a DNS header` };
+  if (q.message) return forwardedAnswer(buf, q.id, q.message);
   let packet: Message;
   try {
     packet = decodeMessage(buf);
@@ -163,6 +184,59 @@ export function decodeResponse(buf: Buffer, q: Query): Decoded {
   }
   if (!packet.qr) return { kind: 'malformed', detail: 'answer is not marked as a response' };
   return { kind: 'packet', packet };
+}
+
+/** A copy of a message with another ID. */
+export function withId(message: Buffer, id: number): Buffer {
+  const copy = Buffer.allocUnsafe(message.length);
+  message.copy(copy);
+  copy.writeUInt16BE(id, 0);
+  return copy;
+}
+
+/**
+ * The answer to a forwarded message: the same ID, marked as a response, repeating the question
+ * (the name in any case, RFC 4343: a server may echo it as stored, and a client may have mixed
+ * the case on purpose). Everything else is the client's to read, as the server sent it.
+ */
+function forwardedAnswer(buf: Buffer, id: number, asked: Buffer): Decoded {
+  if (buf.readUInt16BE(0) !== id)
+    return { kind: 'mismatch', detail: `answer ID ${buf.readUInt16BE(0)} does not match query ID ${id}` };
+  const end = questionEnd(asked);
+  if (buf.readUInt16BE(4) !== 1 || end === undefined || !sameQuestion(asked, buf, end))
+    return { kind: 'mismatch', detail: 'answer is for another question' };
+  if (((buf[2] as number) & 0x80) === 0)
+    return { kind: 'malformed', detail: 'answer is not marked as a response' };
+  return { kind: 'message', message: buf };
+}
+
+/**
+ * Where the first question of a message ends (after its type and class); undefined when it runs
+ * past the message or uses a compression pointer, which no question needs.
+ */
+export function questionEnd(buf: Buffer): number | undefined {
+  let at = 12;
+  for (;;) {
+    if (at >= buf.length) return undefined;
+    const len = buf[at] as number;
+    if (len === 0) break;
+    if (len > 63 || at + 1 + len >= buf.length) return undefined;
+    at += 1 + len;
+  }
+  return at + 5 <= buf.length ? at + 5 : undefined;
+}
+
+/** Both hold the question that ends at `end`: its name's letters compared without case, the rest exactly. */
+function sameQuestion(asked: Buffer, answer: Buffer, end: number): boolean {
+  if (answer.length < end) return false;
+  for (let i = 12; i < end - 4; i++) {
+    const x = asked[i] as number;
+    const y = answer[i] as number;
+    if (x === y) continue;
+    const folded = x | 0x20;
+    if (folded !== (y | 0x20) || folded < 97 || folded > 122) return false;
+  }
+  return answer.readUInt32BE(end - 4) === asked.readUInt32BE(end - 4);
 }
 
 function lower(name: string): string {

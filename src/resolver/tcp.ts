@@ -81,7 +81,7 @@ export class TcpTransport implements Transport {
         p.finish(
           decoded.kind === 'malformed'
             ? { kind: 'failed', outcome: 'malformed', detail: `${decoded.detail} from ${server.label}` }
-            : { kind: 'packet', packet: decoded.packet },
+            : decoded,
         );
       }
     });

@@ -5,11 +5,13 @@ import type { ResolverSpec } from '../config/resolver-spec.js';
 
 export type Exchange =
   | { kind: 'packet'; packet: Message }
+  /** The answer to a forwarded message, as the server sent it (truncated or not: the client decides). */
+  | { kind: 'message'; message: Buffer }
   | { kind: 'truncated' }
   | { kind: 'failed'; outcome: Outcome; detail: string };
 
 /**
- * Sends one query to one server and hands the matching answer (or the failure) to `done`, once,
+ * Sends one query (or a forwarded message) to one server and hands the matching answer (or the failure) to `done`, once,
  * within `timeoutMs`. A callback rather than a promise: the resolver's hot path makes 20,000 of
  * these per sync, and each promise and await between the socket and the lookup cost time and
  * garbage (docs/benchmarks.md).

@@ -129,6 +129,10 @@ export class UdpTransport implements Transport {
       p.finish({ kind: 'failed', outcome: 'malformed', detail: `${decoded.detail} from ${p.server.label}` });
       return;
     }
+    if (decoded.kind === 'message') {
+      p.finish(decoded);
+      return;
+    }
     p.finish(decoded.packet.tc ? { kind: 'truncated' } : { kind: 'packet', packet: decoded.packet });
   }
 

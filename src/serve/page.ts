@@ -3,12 +3,6 @@ import { consumerName, heldVersion, pollingState } from '../report/feeds.js';
 import type { NameStatus, StatusData } from '../sync/status.js';
 import { formatDuration } from '../time.js';
 
-/**
- * A name as the status shows it. A name learned from DNS traffic (the forwarder) carries when and
- * from which client it was learned; the page shows that whenever the status has it.
- */
-export type PageName = NameStatus & { learned?: string | { at: string; client?: string } };
-
 /** A feed file `serve` answers, as the page lists it. */
 export interface ServedFile {
   url: string;
@@ -30,7 +24,7 @@ export interface PageChange {
 /** Everything the status page shows: the data of `status --json`, and what only `serve` knows. */
 export interface PageModel {
   generatedAt: string;
-  status: StatusData & { lists: (StatusData['lists'][number] & { names: PageName[] })[] };
+  status: StatusData;
   changes: PageChange[];
   feeds: ServedFile[];
   consumers: FeedConsumer[];
@@ -56,10 +50,10 @@ function table(headers: string[], rows: string[][], empty: string): string {
   return `<table><thead><tr>${headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
-function learned(n: PageName): string {
+/** A name the list learned from DNS traffic (the forwarder): when and from which client. */
+function learned(n: NameStatus): string {
   if (!n.learned) return '';
-  const l = typeof n.learned === 'string' ? { at: n.learned } : n.learned;
-  return ` <span class="tag">learned ${time(l.at)}${l.client ? ` from ${esc(l.client)}` : ''}</span>`;
+  return ` <span class="tag">learned ${time(n.learned.first_learned)} from ${esc(n.learned.client)}</span>`;
 }
 
 function lists(model: PageModel): string {

@@ -1,5 +1,6 @@
 import type { AuditEntry } from './audit.js';
 import type { Db } from './db.js';
+import type { LearnedName } from './learned.js';
 import type { PushOutcome, RunOutcome } from '../model/run.js';
 
 // What the auditors' report reads from the store. Periods are inclusive, in UTC ISO 8601 text.
@@ -126,4 +127,21 @@ export function recordedNamesOfLists(db: Db, lists: readonly string[]): { list: 
 /** The latest entries of the audit log, newest first. */
 export function latestAuditEntries(db: Db, limit: number): AuditEntry[] {
   return db.prepare('SELECT * FROM audit ORDER BY seq DESC LIMIT ?').all(limit) as AuditEntry[];
+}
+
+/** Names lists learned from forwarded answers that were known in the period: learned before its end, asked after its start. */
+export function learnedIn(db: Db, since: string, until: string): LearnedName[] {
+  return db
+    .prepare(
+      'SELECT * FROM learned WHERE first_learned <= ? AND last_queried >= ? ORDER BY list, first_learned, name',
+    )
+    .all(until, since) as LearnedName[];
+}
+
+/** The names the given lists learned (and still know). */
+export function learnedNamesOfLists(db: Db, lists: readonly string[]): string[] {
+  return db
+    .prepare('SELECT DISTINCT name FROM learned WHERE list IN (SELECT value FROM json_each(?))')
+    .pluck()
+    .all(JSON.stringify(lists)) as string[];
 }

@@ -35,6 +35,40 @@ export function beginRun(db: Db, command: string, configHash: string, at: Date):
   return Number(info.lastInsertRowid);
 }
 
+/**
+ * A run recorded whole, begun and finished: the forwarder's held additions, which happen between
+ * the syncs of a watch (beginRun would take the watch's own run in progress for a killed one).
+ */
+export function recordRun(
+  db: Db,
+  run: {
+    command: string;
+    configHash: string;
+    startedAt: Date;
+    finishedAt: Date;
+    outcome: RunOutcome;
+    exitCode: number;
+    summary: string;
+  },
+): number {
+  const info = db
+    .prepare(
+      `INSERT INTO runs (command, started_at, finished_at, outcome, exit_code, config_hash, pid, summary)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .run(
+      run.command,
+      run.startedAt.toISOString(),
+      run.finishedAt.toISOString(),
+      run.outcome,
+      run.exitCode,
+      run.configHash,
+      process.pid,
+      run.summary,
+    );
+  return Number(info.lastInsertRowid);
+}
+
 export function finishRun(
   db: Db,
   id: number,

@@ -1,3 +1,4 @@
+import { namesOf } from '../config/lists.js';
 import type { Config, ListConfig } from '../config/types.js';
 import { desiredList } from '../planner/desired.js';
 import type { DesiredList } from '../planner/types.js';
@@ -21,10 +22,11 @@ export function computeDesired(
   presence?: PresenceReader,
 ): DesiredList {
   const since = new Date(now - horizonOf(config, list));
+  const names = namesOf(list);
   return desiredList({
     list,
-    sightings: presence?.sightings(list.names, since) ?? loadSightings(db, list.names, since),
-    statuses: loadFailing(db, list.names),
+    sightings: presence?.sightings(names, since) ?? loadSightings(db, names, since),
+    statuses: loadFailing(db, names),
     staleLimitMs: config.staleLimitMs,
     now,
   });

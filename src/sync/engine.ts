@@ -2,11 +2,13 @@ import { createAdapter, traitsOf } from '../../adapters/registry.js';
 import type { Adapter } from '../../adapters/types.js';
 import type { Config, ListConfig, TargetConfig } from '../config/types.js';
 import { ConfigError, errorMessage, ExitCode } from '../errors.js';
+import type { KeyedLock } from '../keyed-lock.js';
 import type { RunOutcome } from '../model/run.js';
 import type { Snapshot, TargetPlan } from '../planner/target.js';
 import type { DesiredList } from '../planner/types.js';
 import { isSuccess, type LookupResult } from '../resolver/types.js';
 import type { Db } from '../store/db.js';
+import { withLearned } from '../store/learned.js';
 import { dropLeftover, loadLeftovers, loadPlacements, type Leftover } from '../store/placements.js';
 import { beginRun, finishRun, recordPush } from '../store/runs.js';
 import type { Clock } from '../time.js';
@@ -27,6 +29,11 @@ export interface SyncOptions {
   lookups?: LookupResult[];
   /** Hears each notice as it arises; all of them are in the result too. */
   onNotice?: (notice: Notice) => void;
+  /**
+   * Taken per target from its read to the record of its push (not by a preview): in `watch`, the
+   * forwarder adds held addresses to targets between syncs, never in the middle of one.
+   */
+  gate?: KeyedLock;
 }
 
 /** One target in a sync: its plan, and what it confirmed of it (none in a preview). */
@@ -64,21 +71,26 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
     notices.push(n);
     options.onNotice?.(n);
   };
-  const { lists, targets } = select(config, options);
+  const { lists: selected, targets } = select(config, options);
   // Every adapter first: a target that cannot be set up (a missing secret) is a configuration error, found before any work.
   const adapters = new Map(
     await Promise.all(
       targets.map(async (t) => [t.name, await createAdapter(t, { db, clock: options.clock })] as const),
     ),
   );
+  const release = new Map<string, () => void>();
   try {
+    const gate = options.preview ? undefined : options.gate;
+    if (gate) for (const t of targets) release.set(t.name, await gate.acquire(t.name));
     for (const a of adapters.values())
       for (const w of a.warnings) notice({ kind: 'target-says', target: a.target, message: w });
-    const early = readLocalTargets(targets, adapters, lists);
+    const early = readLocalTargets(targets, adapters, selected);
     // A pass has one time, its start, just before its questions go out: every answer and the
     // desired sets use it, so names that answered in the same pass were seen together, and
     // nothing seen in this pass can count as expired however long the slowest lookup took.
     const start = options.clock();
+    // Each list with the names it learned from forwarded answers, as they stand at this pass.
+    const lists = withLearned(db, selected, start);
     const runId = options.preview ? undefined : beginRun(db, options.command, config.hash, start);
     const pass = await resolvePass(config, db, lists, start, options);
     const desired = desiredSets(config, db, lists, start, pass, options.preview);
@@ -108,21 +120,20 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
         try {
           planned = await planOne(ctx, target, adapter, early.get(target.name));
         } catch (err) {
+          release.get(target.name)?.();
           return { ...base, error: errorMessage(err) };
         }
         planNotices(planned, target, options.preview).forEach(notice);
         if (runId === undefined) return { ...base, plan: planned.plan };
-        const push = await pushOne(
-          { config, db, runId, clock: options.clock, now: start },
-          planned,
-          adapter,
-        ).catch((err): Push => ({
-          outcome: 'failed',
-          applied: [],
-          done: [],
-          messages: [],
-          error: errorMessage(err),
-        }));
+        const push = await pushOne({ config, db, runId, clock: options.clock, now: start }, planned, adapter)
+          .catch((err): Push => ({
+            outcome: 'failed',
+            applied: [],
+            done: [],
+            messages: [],
+            error: errorMessage(err),
+          }))
+          .finally(() => release.get(target.name)?.());
         for (const message of push.messages) notice({ kind: 'target-says', target: target.name, message });
         return { ...base, plan: planned.plan, push, ...(push.error ? { error: push.error } : {}) };
       }),
@@ -154,6 +165,7 @@ export async function runSync(config: Config, db: Db, options: SyncOptions): Pro
       exitCode,
     };
   } finally {
+    for (const free of release.values()) free();
     await Promise.all([...adapters.values()].map((a) => a.close()));
   }
 }

@@ -84,7 +84,13 @@ export async function planOne(
       ...(where.before
         ? {
             before: {
-              desired: computeDesired(ctx.db, ctx.config, where.before.list, ctx.now.getTime()),
+              // The settings as last pushed, with the names learned since: learning is not a setting.
+              desired: computeDesired(
+                ctx.db,
+                ctx.config,
+                { ...where.before.list, ...learnedOf(ctx.lists, ref.list) },
+                ctx.now.getTime(),
+              ),
               change: where.before.change,
             },
           }
@@ -102,6 +108,11 @@ export async function planOne(
     ...(adapter.operations ? { operations: adapter.operations.bind(adapter) } : {}),
   });
   return { plan, type: target.type, places };
+}
+
+function learnedOf(lists: readonly ListConfig[], name: string): Pick<ListConfig, 'learned' | 'forgotten'> {
+  const list = lists.find((l) => l.name === name);
+  return { learned: list?.learned, forgotten: list?.forgotten };
 }
 
 /** Entries of a list that were in a place it has left: they arrive in the new place for reason `config`. */

@@ -1,4 +1,5 @@
 import type { Family } from '../address.js';
+import { resolvedNamesOf } from '../config/lists.js';
 import type { Config, ListConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
 import { Resolver } from '../resolver/resolver.js';
@@ -20,7 +21,7 @@ export function resolversOf(config: Config): ResolverSpec[] {
 export function questionsOf(lists: Iterable<ListConfig>): Question[] {
   const wanted = new Map<string, Set<Family>>();
   for (const list of lists) {
-    for (const name of list.names) {
+    for (const name of resolvedNamesOf(list)) {
       const set = wanted.get(name) ?? new Set<Family>();
       for (const f of list.families) set.add(f);
       wanted.set(name, set);

@@ -1,7 +1,9 @@
 import { sortAddresses, type Family } from '../address.js';
+import { resolvedNamesOf } from '../config/lists.js';
 import type { Config } from '../config/types.js';
 import { appliedCount } from '../store/applied.js';
 import type { Db } from '../store/db.js';
+import { loadLearned, withLearned, type LearnedName } from '../store/learned.js';
 import { lastDeliveries, type Delivery } from '../store/notifications.js';
 import { allLookups } from '../store/observations.js';
 import { loadLeftovers } from '../store/placements.js';
@@ -10,6 +12,8 @@ import { computeDesired } from './desired-from-store.js';
 
 export interface NameStatus {
   name: string;
+  /** For a name the list learned from forwarded answers: when and from which client, through which entry. */
+  learned?: Omit<LearnedName, 'list' | 'name'>;
   lookups: {
     family: Family;
     outcome: string;
@@ -22,6 +26,8 @@ export interface NameStatus {
 export interface ListStatus {
   list: string;
   addresses: string[];
+  /** The wildcard entries the list learns names through (with `forward:`). */
+  learns?: string[];
   names: NameStatus[];
   failing: string[];
 }
@@ -67,13 +73,17 @@ export interface StatusData {
 export function buildStatus(config: Config, db: Db, now: number): StatusData {
   const lookups = new Map(allLookups(db).map((l) => [`${l.name}|${l.family}`, l]));
   const counts = appliedCount(db);
-  const lists = [...config.lists.values()].map((list): ListStatus => {
+  const learnedRows = new Map(loadLearned(db).map((l) => [`${l.list}|${l.name}`, l]));
+  const known = withLearned(db, [...config.lists.values()], new Date(now));
+  const lists = known.map((list): ListStatus => {
     const desired = computeDesired(db, config, list, now);
     return {
       list: list.name,
       addresses: sortAddresses(desired.entries.keys()),
-      names: list.names.map((name) => ({
+      ...(list.wildcards ? { learns: list.wildcards } : {}),
+      names: resolvedNamesOf(list).map((name) => ({
         name,
+        ...learnedAs(learnedRows.get(`${list.name}|${name}`)),
         lookups: list.families.map((family) => {
           const l = lookups.get(`${name}|${family}`);
           return {
@@ -85,7 +95,9 @@ export function buildStatus(config: Config, db: Db, now: number): StatusData {
           };
         }),
       })),
-      failing: list.names.filter((n) => list.families.some((f) => lookups.get(`${n}|${f}`)?.failing_since)),
+      failing: resolvedNamesOf(list).filter((n) =>
+        list.families.some((f) => lookups.get(`${n}|${f}`)?.failing_since),
+      ),
     };
   });
   const pushes = latestPushes(db);
@@ -120,4 +132,11 @@ export function buildStatus(config: Config, db: Db, now: number): StatusData {
     leftovers,
     notifications,
   };
+}
+
+/** A learned name's account: when and from which client, through which entry. */
+function learnedAs(row: LearnedName | undefined): Pick<NameStatus, 'learned'> {
+  if (!row) return {};
+  const { list: _list, name: _name, ...learned } = row;
+  return { learned };
 }

@@ -10,6 +10,10 @@ import type { Clock } from '../time.js';
 import { runSync, type SyncResult } from './engine.js';
 import type { Notice } from './notices.js';
 import { questionsOf, resolversOf } from './resolve-all.js';
+import { resolvedNamesOf } from '../config/lists.js';
+import type { ListConfig } from '../config/types.js';
+import type { KeyedLock } from '../keyed-lock.js';
+import { withLearned } from '../store/learned.js';
 
 export interface WatchOptions {
   minIntervalMs: number;
@@ -30,6 +34,8 @@ export interface WatchOptions {
   onNotice?: (notice: Notice) => void;
   /** Called after every sync, e.g. to print its changes and write metrics. */
   afterSync?: (result: SyncResult) => void;
+  /** Shared with the forwarder, which adds held addresses to targets between syncs. */
+  gate?: KeyedLock;
 }
 
 interface Slot {
@@ -73,23 +79,51 @@ export class Watcher {
   private lastDriftCheck = 0;
   /** What was said once and stays so: a name without address, a target that cannot be read. */
   private readonly said = new Map<string, string>();
+  /** The lists with the names they learned from forwarded answers, as of the last look. */
+  private lists: ListConfig[] = [];
+  private learnedKey = '';
+  /** Lists the forwarder asked to be synced, for the targets that did not get their new addresses yet. */
+  private readonly requested = new Set<string>();
 
   constructor(
     private config: Config,
     private readonly db: Db,
     private readonly options: WatchOptions,
   ) {
-    this.reschedule();
+    this.refreshLearned(true);
+    this.reschedule(true);
   }
 
-  private reschedule(): void {
+  /**
+   * Every name to ask for: the configured ones, and those learned within retention of their last
+   * query. A name just learned was answered a moment ago: it is asked again after the minimum
+   * interval; configured names and, at the start, every name are asked at once.
+   */
+  private reschedule(initial: boolean): void {
     const now = this.options.clock().getTime();
+    const configured = new Set([...this.config.lists.values()].flatMap((l) => l.names));
     const next = new Map<string, Slot>();
-    for (const q of questionsOf(this.config.lists.values())) {
+    for (const q of questionsOf(this.lists)) {
       const key = `${q.name}|${q.family}`;
-      next.set(key, this.slots.get(key) ?? { ...q, due: now, failures: 0, last: undefined });
+      const due = initial || configured.has(q.name) ? now : now + this.options.minIntervalMs;
+      next.set(key, this.slots.get(key) ?? { ...q, due, failures: 0, last: undefined });
     }
     this.slots = next;
+  }
+
+  /** Takes in names learned or forgotten since the last look; reschedules when they changed. */
+  private refreshLearned(initial = false): void {
+    this.lists = withLearned(this.db, [...this.config.lists.values()], this.options.clock());
+    const key = this.lists.map((l) => (l.learned ?? []).join(',')).join('|');
+    if (key === this.learnedKey) return;
+    this.learnedKey = key;
+    if (!initial) this.reschedule(false);
+  }
+
+  /** Syncs these lists soon, on every target: the forwarder learned new addresses for them. */
+  requestSync(lists: Iterable<string>): void {
+    for (const l of lists) if (this.config.lists.has(l)) this.requested.add(l);
+    if (this.requested.size > 0) this.woken.abort();
   }
 
   stop(): void {
@@ -112,7 +146,8 @@ export class Watcher {
     this.pendingReload = false;
     try {
       this.config = this.options.reload();
-      this.reschedule();
+      this.refreshLearned(true);
+      this.reschedule(false);
       this.lastFullSync = 0;
       this.lastDriftCheck = 0;
       this.options.log.info(
@@ -151,7 +186,7 @@ export class Watcher {
    */
   private async repairDrift(): Promise<void> {
     const { clock } = this.options;
-    const base = { command: 'watch', force: false, clock, lookups: [] };
+    const base = { command: 'watch', force: false, clock, lookups: [], gate: this.options.gate };
     const plan = await runSync(this.config, this.db, { ...base, preview: true });
     this.lastDriftCheck = clock().getTime();
     for (const t of plan.targets) {
@@ -163,6 +198,23 @@ export class Watcher {
       ...base,
       preview: false,
       onNotice: (n) => this.hear(n),
+    });
+    this.options.afterSync?.(result);
+  }
+
+  /** The lists the forwarder asked for, from what is recorded: it recorded the answers itself. */
+  private async syncRequested(): Promise<void> {
+    const lists = [...this.requested];
+    this.requested.clear();
+    const result = await runSync(this.config, this.db, {
+      command: 'watch',
+      preview: false,
+      force: false,
+      lists,
+      clock: this.options.clock,
+      lookups: [],
+      onNotice: (n) => this.hear(n),
+      gate: this.options.gate,
     });
     this.options.afterSync?.(result);
   }
@@ -179,6 +231,11 @@ export class Watcher {
           this.reload();
           await resolver.close();
           resolver = new Resolver({ servers: resolversOf(this.config), ...this.config.resolve });
+        }
+        this.refreshLearned();
+        if (this.requested.size > 0) {
+          await this.syncRequested();
+          continue;
         }
         const now = clock().getTime();
         const due = [...this.slots.values()].filter((s) => s.due <= now);
@@ -211,9 +268,7 @@ export class Watcher {
         });
         const lists = fullDue
           ? [...this.config.lists.keys()]
-          : [...this.config.lists.values()]
-              .filter((l) => l.names.some((n) => changedNames.has(n)))
-              .map((l) => l.name);
+          : this.lists.filter((l) => resolvedNamesOf(l).some((n) => changedNames.has(n))).map((l) => l.name);
         if (lists.length === 0) {
           // Nothing changed: the answers are still recorded, so history and stale_limit stay right.
           this.db.transaction(() => recordLookups(this.db, results, clock()))();
@@ -228,6 +283,7 @@ export class Watcher {
           clock,
           lookups: results,
           onNotice: (n) => this.hear(n),
+          gate: this.options.gate,
         });
         if (fullDue) this.lastFullSync = after;
         // Every target of these lists was just read and reconciled.

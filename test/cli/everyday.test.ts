@@ -116,6 +116,12 @@ describe('everyday commands', () => {
       .trim()
       .split(':')[1] as string;
     expect(`${r.stdout}${r.stderr}`).not.toContain(secret);
+    // The forwarder's round: the list file held the learned name's address when the answer came.
+    expect(r.stdout).toContain('lists/i2n_avcloud.txt held 203.0.113.44 the moment the answer arrived');
+    expect(r.stdout).toMatch(
+      /export {2}i2n_avcloud {2}\+ 203\.0\.113\.44 {2}x7\.avcloud\.intra2net\.com {2}\(dns: /,
+    );
+    expect(r.stdout).toMatch(/^names learned +x7\.avcloud\.intra2net\.com$/m);
   });
   it('a command whose reader has gone runs to its end and exits 0', async () => {
     // `dnsfence demo | head -1`, with a reader that has closed its end before the first line:
@@ -129,7 +135,7 @@ describe('everyday commands', () => {
       },
     );
     expect(readFileSync(rc, 'utf8')).toBe('0\n');
-    // It ran all four rounds: the last one lets 192.0.2.10 expire.
+    // It ran every round: the last one lets 192.0.2.10 expire.
     const scratch = readdirSync(dir.path).find((f) => f.startsWith('dnsfence-demo-')) as string;
     const list = readFileSync(join(dir.path, scratch, 'lists', 'i2n_https.txt'), 'utf8');
     expect(list).toContain('192.0.2.11\n');

@@ -12,6 +12,7 @@ import {
   prefixHistory,
   type AddressHistory,
 } from '../../store/history.js';
+import { learnedAs } from '../../store/learned.js';
 import { parseInstant } from '../../time.js';
 import { action } from '../context.js';
 
@@ -100,13 +101,23 @@ function nameLines(db: Db, config: Config, subject: string, since: string, json:
   if (!expanded.ok || expanded.names.length !== 1)
     throw new ConfigError(`"${subject}" is neither an address, a prefix nor a DNS name`);
   const name = expanded.names[0] as string;
-  const lists = [...config.lists.values()].filter((l) => l.names.includes(name)).map((l) => l.name);
+  const learned = learnedAs(db, name).filter((l) => config.lists.has(l.list));
+  const lists = [
+    ...new Set([
+      ...[...config.lists.values()].filter((l) => l.names.includes(name)).map((l) => l.name),
+      ...learned.map((l) => l.list),
+    ]),
+  ];
   if (lists.length === 0 && !everLookedUp(db, name))
     throw new ConfigError(`${name} is not a name of this configuration and was never looked up`);
   const h = nameHistory(db, name, since);
-  if (json) return { ...h, lists };
+  if (json) return { ...h, lists, learned };
   const out = [
     `${h.name}${lists.length > 0 ? `  (list${lists.length === 1 ? '' : 's'} ${lists.join(', ')})` : ''}`,
+    ...learned.map(
+      (l) =>
+        `  learned by list ${l.list} ${short(l.first_learned)} from ${l.client} (${l.entry}); last asked ${short(l.last_queried)} by ${l.last_client}`,
+    ),
   ];
   if (h.presence.length === 0 && h.failures.length === 0 && h.negative.length === 0)
     out.push(

@@ -44,7 +44,8 @@ export function registerProfile(program: Command): void {
         ];
         for (const l of p.lists) {
           out.push(`  ${l.name}  ${formatPorts(l.ports)}${l.retention ? `  retention ${l.retention}` : ''}`);
-          out.push(`    names: ${l.names.join(', ') || '(none: see note)'}`);
+          const learned = (l.wildcards ?? []).map((w) => `${w} (learned with forward:)`);
+          out.push(`    names: ${[...l.names, ...learned].join(', ') || '(none: see note)'}`);
           out.push(`    for: ${l.purpose}`);
           if (l.note) out.push(`    note: ${l.note}`);
         }

@@ -28,7 +28,8 @@ export function registerStatus(program: Command): void {
             out.push('', 'lists');
             for (const l of lists) {
               out.push(
-                `  ${l.list}: ${l.addresses.length} address(es)${l.failing.length ? `, FAILING: ${l.failing.join(', ')}` : ''}`,
+                `  ${l.list}: ${l.addresses.length} address(es)${l.failing.length ? `, FAILING: ${l.failing.join(', ')}` : ''}` +
+                  `${l.learns ? `; learns ${l.learns.join(', ')} from forwarded answers` : ''}`,
               );
               for (const n of l.names) {
                 const parts = n.lookups.map(
@@ -41,6 +42,10 @@ export function registerStatus(program: Command): void {
                   .sort()
                   .at(-1);
                 out.push(`    ${n.name}  ${parts.join(', ')}${last ? `  (last answer ${last})` : ''}`);
+                if (n.learned)
+                  out.push(
+                    `      learned ${n.learned.first_learned} from ${n.learned.client} (${n.learned.entry}); last asked ${n.learned.last_queried} by ${n.learned.last_client}`,
+                  );
               }
               if (l.addresses.length) out.push(`    addresses: ${l.addresses.join(' ')}`);
             }

@@ -8,9 +8,11 @@ import { checkMetricsPath, writeRunMetrics } from '../../report/metrics.js';
 import { acquireLock } from '../../store/lock.js';
 import { parseDuration } from '../../time.js';
 import type { SyncResult } from '../../sync/engine.js';
-import type { Config } from '../../config/types.js';
 import { TARGET_TYPES } from '../../../adapters/registry.js';
-import { action, type Context } from '../context.js';
+import { action, collect, type Context } from '../context.js';
+import { parseEndpoint } from '../../config/forward.js';
+import type { Config, Endpoint } from '../../config/types.js';
+import { KeyedLock } from '../../keyed-lock.js';
 import { syncLines } from '../../sync/lines.js';
 
 interface WatchOpts {
@@ -18,6 +20,7 @@ interface WatchOpts {
   maxInterval: string;
   driftInterval: string;
   metricsFile?: string;
+  listen?: string[];
 }
 
 /** Below a second a loop would spin on a name or a target; nothing an admin means asks for it. */
@@ -44,6 +47,11 @@ export function registerWatch(program: Command): void {
       '60s',
     )
     .option('--metrics-file <path>', 'write Prometheus textfile metrics after every sync')
+    .option(
+      '--listen <addr:port>',
+      'with forward: answer DNS on this address instead of forward.listen (repeatable)',
+      collect,
+    )
     .action(
       action(
         async (ctx, opts: WatchOpts) => {
@@ -53,14 +61,25 @@ export function registerWatch(program: Command): void {
           if (minIntervalMs > maxIntervalMs)
             throw new ConfigError('--min-interval is longer than --max-interval');
           const config = ctx.loadConfig();
+          const listen = listenOption(opts.listen, config);
           if (opts.metricsFile) checkMetricsPath(opts.metricsFile);
           // The watch holds the lock for its whole life: a concurrent sync exits 4 naming it.
           const lock = acquireLock(config.database, 'watch', ctx.clock());
           const db = ctx.openWritable();
           const { Watcher } = await import('../../sync/watch.js');
+          const { Forwarding } = await import('../../forward/forwarding.js');
           const notifier = new Notifier({ db, log: ctx.log, clock: ctx.clock });
           let current = config;
           let server: FeedServer | undefined;
+          const gate = new KeyedLock();
+          const forwarding = new Forwarding({
+            db,
+            gate,
+            clock: ctx.clock,
+            log: ctx.log,
+            listen,
+            wantSync: (lists) => watcher.requestSync(lists),
+          });
           const watcher = new Watcher(config, db, {
             minIntervalMs,
             maxIntervalMs,
@@ -84,9 +103,12 @@ export function registerWatch(program: Command): void {
                 ctx.log.warn(
                   `serve: ${server ? 'still serving' : 'not serving'}; restart watch to change that`,
                 );
+              void forwarding.reload(next);
               return next;
             },
+            gate,
             afterSync: (result) => {
+              forwarding.synced(result);
               printChanges(ctx, result);
               if (opts.metricsFile) writeRunMetrics(opts.metricsFile, db, result, ctx.log);
               notifier.afterRun(current, result);
@@ -105,9 +127,11 @@ export function registerWatch(program: Command): void {
           try {
             // Answers feeds beside the loop, from its own read-only connection, as `serve` does.
             if (config.serve) server = await startServing(ctx, config, 2 * maxIntervalMs);
+            await forwarding.start(config);
             await watcher.run();
             return ExitCode.ok;
           } finally {
+            await forwarding.close();
             process.off('SIGTERM', onTerm);
             process.off('SIGINT', onInt);
             process.off('SIGHUP', onHup);
@@ -145,6 +169,18 @@ async function startServing(
     ctx.log.error(`${err.message}; watch goes on syncing without serving`);
     return undefined;
   }
+}
+
+/** `--listen`: where the forwarder answers instead of forward.listen; it needs forward. */
+function listenOption(texts: string[] | undefined, config: Config): Endpoint[] | undefined {
+  if (!texts) return undefined;
+  if (!config.forward)
+    throw new ConfigError(`--listen: ${config.file} has no forward: to answer DNS with (docs/forwarding.md)`);
+  return texts.map((text) => {
+    const endpoint = parseEndpoint(text);
+    if (typeof endpoint === 'string') throw new ConfigError(`--listen: ${endpoint}`);
+    return endpoint;
+  });
 }
 
 /** Change lines go where sync prints them, on stdout, each with the time of its sync; none with -q. */
