@@ -143,6 +143,15 @@ describe('configuration', () => {
     ]);
   });
 
+  it('an nftables table written as nft writes it ("inet dnsfence") is told which key takes the family', () => {
+    expect(error('targets:\n  fw: { type: nftables, table: inet dnsfence }\n')).toBe(
+      `${FILE}: targets.fw.table: "inet dnsfence" names the family too: write table: dnsfence and family: inet`,
+    );
+    expect(error('targets:\n  fw: { type: nftables, table: "my table!" }\n')).toBe(
+      `${FILE}: targets.fw.table: must be a table name (letters, digits, _ and -)`,
+    );
+  });
+
   it('ipset: defaults, set names that fit 31 characters, families, and a prefix that leaves room', () => {
     const c = parseConfig(
       'lists:\n  web:\n    names: [www.example.com]\ntargets:\n  legacy: { type: ipset }\n',

@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import { systemResolvers } from '../config/resolver-spec.js';
 import type { Db } from '../store/db.js';
 import { formatDuration, type Clock } from '../time.js';
+import type { Change } from '../model/change.js';
 import { Clients, RateLimit } from './clients.js';
 import type { Addition } from './hold.js';
 import { Holder } from './hold.js';
@@ -26,6 +27,8 @@ export interface ForwarderOptions {
   listen?: Endpoint[];
   /** Asks the watch to sync these lists on every target soon. */
   wantSync: (lists: string[]) => void;
+  /** What a hold target confirmed, once recorded: watch prints it as it prints a sync's changes. */
+  held?: (changes: readonly Change[], at: Date) => void;
 }
 
 /** Queries being forwarded or held at once; beyond, SERVFAIL: memory stays bounded under a flood. */
@@ -94,6 +97,7 @@ export class Forwarder {
       options.clock,
       options.log,
       options.wantSync,
+      options.held,
     );
     this.names = new LearnedNames(options.db, this.settings.forward.maxLearned);
   }

@@ -65,6 +65,7 @@ export class Holder {
     private readonly log: Logger,
     /** Asks for a sync of these lists on every target. */
     private readonly wantSync: (lists: string[]) => void,
+    private readonly held: (changes: readonly Change[], at: Date) => void = () => undefined,
   ) {}
 
   /** The targets and lists of a (new) configuration; `holdTargets` are those answers wait for. */
@@ -249,7 +250,10 @@ export class Holder {
     this.report(target, result.error);
     // The answers waiting for these go out first; then the database write.
     await new Promise((resolve) => setImmediate(resolve));
-    if (result.applied.length > 0) this.recorder.held(target, result.applied, startedAt, this.clock());
+    if (result.applied.length === 0) return;
+    const finishedAt = this.clock();
+    this.recorder.held(target, result.applied, startedAt, finishedAt);
+    this.held(result.applied, finishedAt);
   }
 
   private holds(target: string, list: string, address: string): void {

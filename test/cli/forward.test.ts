@@ -245,7 +245,12 @@ describe('status, history and report show what was learned', () => {
     } finally {
       process.kill(watcher.pid, 'SIGTERM');
     }
-    expect((await watcher).code).toBe(0);
+    const done = await watcher;
+    expect(done.code).toBe(0);
+    // The held addition is a change like a sync's, on stdout with its time.
+    expect(done.stdout).toMatch(
+      /^\S+Z {2}fw {2}av {2}\+ 203\.0\.113\.7 {2}x\.avcloud\.intra2net\.com {2}\(dns: learned from the answer forwarded to 127\.0\.0\.1, which waited for it\)$/m,
+    );
     const config = join(dir.path, 'dnsfence.yaml');
     const status = await cli(['-c', config, 'status']);
     expect(status.stdout).toMatch(

@@ -14,6 +14,7 @@ import { parseEndpoint } from '../../config/forward.js';
 import type { Config, Endpoint } from '../../config/types.js';
 import { KeyedLock } from '../../keyed-lock.js';
 import { syncLines } from '../../sync/lines.js';
+import { changeLine, type Change } from '../../model/change.js';
 
 interface WatchOpts {
   minInterval: string;
@@ -79,6 +80,7 @@ export function registerWatch(program: Command): void {
             log: ctx.log,
             listen,
             wantSync: (lists) => watcher.requestSync(lists),
+            held: (changes, at) => printChangeLines(ctx, changes, at.toISOString()),
           });
           const watcher = new Watcher(config, db, {
             minIntervalMs,
@@ -192,4 +194,10 @@ function printChanges(ctx: Context, result: SyncResult): void {
     return;
   }
   for (const line of syncLines(result, false)) ctx.print(`${result.finishedAt}  ${line}`);
+}
+
+/** The forwarder's held additions, worded as a sync's changes are. */
+function printChangeLines(ctx: Context, changes: readonly Change[], time: string): void {
+  if (ctx.options.quiet) return;
+  for (const c of changes) ctx.print(ctx.json ? JSON.stringify({ time, ...c }) : `${time}  ${changeLine(c)}`);
 }
