@@ -28,7 +28,7 @@ const UDP_BUFFER = 4 * 1024 * 1024;
  */
 export async function listenOn(asked: Endpoint, handler: Handler): Promise<Listening> {
   const udp = await bindUdp(asked, handler).catch((err: unknown) => {
-    throw new Error(bindFailure(asked, 'UDP', err));
+    throw new Error(bindFailure(asked, 'UDP', err), { cause: err });
   });
   const port = udp.address().port;
   const endpoint =
@@ -44,7 +44,7 @@ export async function listenOn(asked: Endpoint, handler: Handler): Promise<Liste
     tcp = await listenTcp(endpoint, handler);
   } catch (err) {
     udp.close();
-    throw new Error(bindFailure(endpoint, 'TCP', err));
+    throw new Error(bindFailure(endpoint, 'TCP', err), { cause: err });
   }
   return {
     endpoint,

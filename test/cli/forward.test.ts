@@ -1,5 +1,5 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -141,6 +141,16 @@ function watch(...args: string[]): Promise<CliRun> & { pid: number } {
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr })),
   );
   return Object.assign(done, { pid: child.pid as number, output: () => stderr });
+}
+
+/** A dnsfence command in the namespace, as the admin runs it on the firewall host. */
+function inNsCli(...args: string[]): CliRun {
+  const r = spawnSync(
+    'ip',
+    ['netns', 'exec', ns.name, process.execPath, BIN, '-c', join(dir.path, 'dnsfence.yaml'), ...args],
+    { encoding: 'utf8' },
+  );
+  return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
 }
 
 const dig = (...args: string[]) =>
@@ -332,5 +342,53 @@ describe('a forwarder failure never stops the watch', () => {
         `error: forward: cannot listen on 127\\.0\\.0\\.1:${knot.port} \\(UDP\\): address already in use \\(EADDRINUSE\\) \\(another DNS server listens there: systemd-resolved, dnsmasq, another watch\\?\\); watch goes on syncing without answering there`,
       ),
     );
+  }, 60_000);
+});
+
+describe('check with forward', () => {
+  it('binds each listening address and lets it go, asks each upstream; a running watch holding the port is a warning', async () => {
+    const dead = await freePort();
+    writeConfig(`  upstreams: ["127.0.0.1:${knot.port}", "127.0.0.1:${dead}"]`);
+    const r = inNsCli('check');
+    expect(r.stdout).toContain(
+      'ok    forward: for 127.0.0.0/8, ::1; hold 1s for fw, out; learns names for av (*.avcloud.intra2net.com)',
+    );
+    expect(r.stdout).toContain(`ok    forward listen 127.0.0.1:${port}: can be bound (UDP and TCP)`);
+    expect(r.stdout).toMatch(
+      new RegExp(`^ok    forward upstream 127\\.0\\.0\\.1:${knot.port}: \\S+ A: answer$`, 'm'),
+    );
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^FAIL  forward upstream 127\\.0\\.0\\.1:${dead}: \\S+ A: refused \\(nothing listens on 127\\.0\\.0\\.1:${dead} \\(ICMP port unreachable\\)\\)$`,
+        'm',
+      ),
+    );
+    expect(r.code).toBe(1);
+
+    writeConfig();
+    const watcher = watch();
+    try {
+      await started(watcher);
+      const running = inNsCli('check');
+      expect(running.stdout).toMatch(
+        new RegExp(
+          `^warn  forward listen 127\\.0\\.0\\.1:${port}: cannot listen on 127\\.0\\.0\\.1:${port} \\(UDP\\): address already in use .*another watch\\?\\)$`,
+          'm',
+        ),
+      );
+      expect(running.code).toBe(0);
+    } finally {
+      process.kill(watcher.pid, 'SIGTERM');
+    }
+    expect((await watcher).code).toBe(0);
+
+    writeConfig();
+    const path = join(dir.path, 'dnsfence.yaml');
+    writeFileSync(path, readFileSync(path, 'utf8').replace(`127.0.0.1:${port}`, `192.0.2.99:${port}`));
+    const nowhere = inNsCli('check');
+    expect(nowhere.stdout).toContain(
+      `FAIL  forward listen 192.0.2.99:${port}: cannot listen on 192.0.2.99:${port} (UDP): cannot assign requested address (EADDRNOTAVAIL) (not an address of this host)`,
+    );
+    expect(nowhere.code).toBe(1);
   }, 60_000);
 });

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createAdapter } from '../../../adapters/registry.js';
+import type { ResolverSpec } from '../../config/resolver-spec.js';
 import type { Config } from '../../config/types.js';
 import { errorMessage, ExitCode } from '../../errors.js';
 import { entryProblem } from '../../notify/deliver.js';
@@ -8,6 +9,7 @@ import type { LookupResult } from '../../resolver/types.js';
 import { openDatabase, type Db } from '../../store/db.js';
 import { emptyDatabase, loadMigrations, schemaVersion } from '../../store/migrate.js';
 import { serveSettings } from '../../config/serve.js';
+import { formatDuration } from '../../time.js';
 import { action, type Context } from '../context.js';
 
 type Level = 'ok' | 'warn' | 'fail';
@@ -119,6 +121,7 @@ async function checkTargets(
   if (!offline) {
     const names = new Set([...config.lists.values()].flatMap((l) => l.names));
     lines.push(...(await checkResolvers(config, names)));
+    if (config.forward) lines.push(...(await checkForward(config, names)));
     for (const adapter of adapters) {
       try {
         lines.push({ what: `target ${adapter.target}`, level: 'ok', detail: await adapter.check() });
@@ -136,26 +139,74 @@ async function checkTargets(
 }
 
 /**
+ * `forward:` as watch would start it: each listening address bound and let go again (taken is a
+ * warning, since a running watch holds it; no such address or no permission is a failure), and
+ * each upstream asked one name, as each resolver is.
+ */
+async function checkForward(config: Config, names: Set<string>): Promise<CheckLine[]> {
+  const forward = config.forward as NonNullable<Config['forward']>;
+  const { listenOn } = await import('../../forward/server.js');
+  const learning = [...config.lists.values()]
+    .filter((l) => l.wildcards)
+    .map((l) => `${l.name} (${(l.wildcards ?? []).join(', ')})`);
+  const lines: CheckLine[] = [
+    {
+      what: 'forward',
+      level: 'ok',
+      detail:
+        `for ${forward.clients.map((c) => c.text).join(', ')}; ` +
+        `hold ${forward.holdMs > 0 ? `${formatDuration(forward.holdMs)} for ${forward.holdTargets.join(', ') || 'no target'}` : 'off'}; ` +
+        `${learning.length > 0 ? `learns names for ${learning.join(', ')}` : 'no list has a wildcard to learn names for'}`,
+    },
+  ];
+  for (const endpoint of forward.listen) {
+    const what = `forward listen ${endpoint.label}`;
+    try {
+      const listening = await listenOn(endpoint, () => undefined);
+      await listening.close();
+      lines.push({ what, level: 'ok', detail: 'can be bound (UDP and TCP)' });
+    } catch (err) {
+      const taken = ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
+      lines.push({ what, level: taken ? 'warn' : 'fail', detail: errorMessage(err) });
+    }
+  }
+  // Without upstreams of its own it asks the resolvers, which were just asked.
+  for (const server of forward.upstreams ?? [])
+    lines.push(await askAlone(config, server, probeName(names), `forward upstream ${server.label}`));
+  return lines;
+}
+
+const probeName = (names: Set<string>): string => names.values().next().value ?? 'localhost.localdomain';
+
+/** One server alone, one name: does it answer at all? */
+async function askAlone(
+  config: Config,
+  server: ResolverSpec,
+  name: string,
+  what: string,
+): Promise<CheckLine> {
+  const { Resolver } = await import('../../resolver/resolver.js');
+  const resolver = new Resolver({ servers: [server], ...config.resolve, attempts: 1 });
+  const r = await resolver.lookup(name, 'ipv4');
+  await resolver.close();
+  const answered = r.outcome !== 'timeout' && r.outcome !== 'malformed' && r.outcome !== 'refused';
+  return {
+    what,
+    level: answered ? 'ok' : 'fail',
+    detail: `${name} A: ${r.outcome}${r.detail ? ` (${r.detail})` : ''}`,
+  };
+}
+
+/**
  * Each resolver alone, with one name, to see that it answers at all; then every configured name
  * as a sync asks it. A configured name that does not exist is almost always a typo or a retired
  * host: it is said here, before a sync silently keeps an empty place for it.
  */
 async function checkResolvers(config: Config, names: Set<string>): Promise<CheckLine[]> {
   const lines: CheckLine[] = [];
-  const probe = names.values().next().value ?? 'localhost.localdomain';
-  const { Resolver } = await import('../../resolver/resolver.js');
   const { questionsOf, resolveAll, resolversOf } = await import('../../sync/resolve-all.js');
-  for (const server of resolversOf(config)) {
-    const resolver = new Resolver({ servers: [server], ...config.resolve, attempts: 1 });
-    const r = await resolver.lookup(probe, 'ipv4');
-    await resolver.close();
-    const answered = r.outcome !== 'timeout' && r.outcome !== 'malformed' && r.outcome !== 'refused';
-    lines.push({
-      what: `resolver ${server.label}`,
-      level: answered ? 'ok' : 'fail',
-      detail: `${probe} A: ${r.outcome}${r.detail ? ` (${r.detail})` : ''}`,
-    });
-  }
+  for (const server of resolversOf(config))
+    lines.push(await askAlone(config, server, probeName(names), `resolver ${server.label}`));
   if (names.size === 0) return lines;
   const results = await resolveAll(config, questionsOf(config.lists.values()));
   const byName = new Map<string, LookupResult[]>();
