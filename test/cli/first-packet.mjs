@@ -5,49 +5,10 @@
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { clearTimeout, setTimeout } from 'node:timers';
+import { addresses, query } from '../fakes/wire.mjs';
 
 const [port, type, ...names] = process.argv.slice(2);
 const qtype = type === 'AAAA' ? 28 : 1;
-
-function query(name, id) {
-  const labels = name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
-  const header = Buffer.alloc(12);
-  header.writeUInt16BE(id, 0);
-  header.writeUInt16BE(0x0100, 2); // RD
-  header.writeUInt16BE(1, 4);
-  const tail = Buffer.alloc(5);
-  tail.writeUInt16BE(qtype, 1);
-  tail.writeUInt16BE(1, 3);
-  return Buffer.concat([header, ...labels, tail]);
-}
-
-function skipName(buf, at) {
-  for (;;) {
-    const len = buf[at];
-    if (len === 0) return at + 1;
-    if ((len & 0xc0) === 0xc0) return at + 2;
-    at += 1 + len;
-  }
-}
-
-function addresses(buf) {
-  let at = skipName(buf, 12) + 4;
-  const out = [];
-  for (let i = 0; i < buf.readUInt16BE(6); i++) {
-    at = skipName(buf, at);
-    const rtype = buf.readUInt16BE(at);
-    const length = buf.readUInt16BE(at + 8);
-    const data = buf.subarray(at + 10, at + 10 + length);
-    if (rtype === 1 && length === 4) out.push([...data].join('.'));
-    if (rtype === 28 && length === 16) {
-      const groups = [];
-      for (let g = 0; g < 8; g++) groups.push(data.readUInt16BE(2 * g).toString(16));
-      out.push(groups.join(':'));
-    }
-    at += 10 + length;
-  }
-  return out;
-}
 
 const probe4 = dgram.createSocket('udp4');
 const probe6 = dgram.createSocket('udp6');
@@ -64,7 +25,7 @@ for (const [i, name] of names.entries()) {
       clearTimeout(timer);
       resolve(m);
     });
-    socket.send(query(name, i + 1), Number(port), '127.0.0.1');
+    socket.send(query(name, i + 1, qtype), Number(port), '127.0.0.1');
   });
   const ms = performance.now() - started;
   console.log(JSON.stringify({ name, addresses: answer ? addresses(answer) : null, ms }));
