@@ -194,22 +194,45 @@ describe('what is learned, and what is not', () => {
     expect(r!.seen).toEqual(['2001:db8::77']);
   });
 
-  it('a CNAME into the wildcard zone: the name the client asked for is learned, with its chain', async () => {
-    await start('  hold: 1s');
+  it('a CNAME into the wildcard zone: the name below the wildcard is learned, not the name asked for; a sync keeps its address', async () => {
+    const config = await start('  hold: 1s');
     const r = await ask(query('alias.partner.example', DNS.Packet.TYPE.A), { atAnswer: inSet(4) });
+    expect(parse(r!.answer).answers.map((a) => a.name)).toEqual([
+      'alias.partner.example',
+      'z.avcloud.intra2net.com',
+    ]);
     expect(r!.seen).toEqual(['198.51.100.9']);
     await forwarder!.close();
     forwarder = undefined;
     expect(db.prepare('SELECT name, entry FROM learned').all()).toEqual([
-      { name: 'alias.partner.example', entry: '*.avcloud.intra2net.com' },
+      { name: 'z.avcloud.intra2net.com', entry: '*.avcloud.intra2net.com' },
     ]);
     expect(db.prepare('SELECT name, address, chain FROM presence').all()).toEqual([
-      {
-        name: 'alias.partner.example',
-        address: '198.51.100.9',
-        chain: 'alias.partner.example > z.avcloud.intra2net.com',
-      },
+      { name: 'z.avcloud.intra2net.com', address: '198.51.100.9', chain: null },
     ]);
+    // The next sync resolves the learned name itself and keeps its address.
+    const synced = await runSync(config, db, { command: 'test', preview: false, force: false, clock });
+    expect(synced.targets.flatMap((t) => t.push?.applied ?? [])).toEqual([]);
+    expect(listed()).toEqual(['198.51.100.9']);
+  });
+
+  it('a name on no list with a CNAME to a configured name teaches that name, and never becomes one of the list', async () => {
+    zone.set('evil.attacker.example', { cname: 'update.example.net', ttl: 60 });
+    zone.set('update.example.net', { a: ['198.51.100.7'], ttl: 60 });
+    const config = await start('  hold: 1s');
+    const r = await ask(query('evil.attacker.example', DNS.Packet.TYPE.A), { atAnswer: inSet(4) });
+    expect(r!.seen).toEqual(['198.51.100.7']);
+    await forwarder!.close();
+    forwarder = undefined;
+    expect(db.prepare('SELECT count(*) AS n FROM learned').get()).toEqual({ n: 0 });
+    expect(db.prepare('SELECT name, address FROM presence').all()).toEqual([
+      { name: 'update.example.net', address: '198.51.100.7' },
+    ]);
+    // Whoever holds evil.attacker.example points it elsewhere: no sync takes that into the list.
+    zone.set('evil.attacker.example', { a: ['203.0.113.66'], ttl: 60 });
+    await runSync(config, db, { command: 'test', preview: false, force: false, clock });
+    expect(listed()).toEqual(['198.51.100.7']);
+    zone.zone.delete('evil.attacker.example');
   });
 
   it('the zone of a wildcard is not below it, and a name on no list is forwarded and nothing else', async () => {

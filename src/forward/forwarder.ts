@@ -199,13 +199,13 @@ export class Forwarder {
   /** Records what an answer taught; returns the additions it must wait for. */
   private learn(learning: Learning): Addition[] | undefined {
     const at = this.options.clock();
-    const { result, client } = learning;
-    this.recorder.observe(result, at);
+    const { client } = learning;
+    for (const result of learning.results) this.recorder.observe(result, at);
     for (const m of learning.matches) {
-      if (this.settings.configured.get(m.list)?.has(result.name)) continue;
-      const { isNew, forgotten } = this.names.asked(m.list, result.name);
-      this.recorder.asked(m.list, result.name, m.entry, client, at, isNew);
-      if (isNew) this.said.learned(this.options.log, m.list, result.name, m.entry, client);
+      if (this.settings.configured.get(m.list)?.has(m.name)) continue;
+      const { isNew, forgotten } = this.names.asked(m.list, m.name);
+      this.recorder.asked(m.list, m.name, m.entry, client, at, isNew);
+      if (isNew) this.said.learned(this.options.log, m.list, m.name, m.entry, client);
       if (forgotten.length > 0) {
         this.recorder.forgot(m.list, forgotten);
         this.said.forgot(this.options.log, m.list, forgotten, this.settings.forward.maxLearned);
@@ -229,7 +229,7 @@ export class Forwarder {
       this.stats.late += 1;
       const holdMs = this.settings.forward.holdMs;
       for (const w of missing)
-        this.said.late(this.options.log, w.target, learning.result.name, w.change.address, expired, holdMs);
+        this.said.late(this.options.log, w.target, learning.asked, w.change.address, expired, holdMs);
     };
     const timer = setTimeout(() => go(true), this.settings.forward.holdMs);
     const done = waits.length === 1 ? (waits[0] as Addition).done : Promise.all(waits.map((w) => w.done));

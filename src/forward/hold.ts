@@ -104,23 +104,19 @@ export class Holder {
    * gets a sync of the list soon.
    */
   admit(learning: Learning): Addition[] | undefined {
-    const { result, client } = learning;
+    const { family, client } = learning;
     const seen = new Set<string>();
     let waits: Addition[] | undefined;
-    for (const { list: name } of learning.matches) {
+    for (const { list: name, name: taught } of learning.matches) {
       if (seen.has(name)) continue;
       seen.add(name);
       const list = this.config.lists.get(name) as ListConfig | undefined;
       if (!list) continue;
-      const fresh = freshEntries(
-        list,
-        result.family,
-        result.addresses.map((a) => a.address),
-      );
+      const fresh = freshEntries(list, family, learning.addresses);
       if (fresh.length === 0) continue;
       for (const target of this.config.targets.values()) {
         const remote = target.lists.get(name);
-        if (remote === undefined || !this.families.get(target.name)?.includes(result.family)) continue;
+        if (remote === undefined || !this.families.get(target.name)?.includes(family)) continue;
         const held = this.known.get(target.name)?.get(name);
         const missing = fresh.filter((a) => !held?.has(a));
         if (missing.length === 0) continue;
@@ -130,7 +126,7 @@ export class Holder {
         }
         for (const address of missing)
           (waits ??= []).push(
-            this.addition(target.name, { list: name, remote }, address, result.name, client),
+            this.addition(target.name, { list: name, remote }, address, taught, client),
           );
       }
     }

@@ -5,12 +5,28 @@ import type { LookupResult } from '../resolver/types.js';
 import type { ListIndex, Match } from './match.js';
 import { hasCname, QTYPE, rcodeOf, type ClientQuery } from './wire.js';
 
-/** What a forwarded answer teaches: the question name's addresses, and the list entries it matched. */
+/** A list entry an answer matched, and the name of the answer that matched it. */
+export interface Taught extends Match {
+  /** The name the client asked for, or the name of its CNAME chain that matched the entry. */
+  name: string;
+}
+
+/**
+ * What a forwarded answer teaches: the addresses of each name of it that matched a list entry.
+ * Only those names: a name the client asked for that merely has a CNAME into a list's zone is
+ * not the list's, since whoever controls that name may point it elsewhere tomorrow, and a sync
+ * resolving it then would take whatever it says into the list.
+ */
 export interface Learning {
-  /** An observation of the name the client asked for, as a lookup of it would have recorded it. */
-  result: LookupResult;
-  /** The entries matched by the question name or a name of its CNAME chain, each once. */
-  matches: Match[];
+  /** Per matched name, an observation of it as a lookup of it would have recorded it. */
+  results: LookupResult[];
+  /** The entries matched, each once, with the name that matched. */
+  matches: Taught[];
+  /** The name the client asked for. */
+  asked: string;
+  family: Family;
+  /** The answer's addresses (the same for every matched name: they end the same chain). */
+  addresses: string[];
   /** The client's address. */
   client: string;
 }
@@ -44,23 +60,32 @@ export function learnFrom(
   const type = query.type === QTYPE.A ? 'A' : 'AAAA';
   const read = classify(packet, newQuery(query.name, type), [query.name]);
   if (read.kind !== 'final' || read.outcome !== 'answer') return undefined;
-  const matches = [...matched];
-  for (const name of read.chain.slice(1))
+  // The chain starts with the question name: the first name to match an entry is the one it teaches.
+  const chain = read.chain.length > 0 ? read.chain : [query.name];
+  const matches: Taught[] = matched.map((m) => ({ ...m, name: query.name }));
+  for (const name of chain.slice(1))
     for (const m of index.match(name))
-      if (!matches.some((x) => x.list === m.list && x.entry === m.entry)) matches.push(m);
+      if (!matches.some((x) => x.list === m.list && x.entry === m.entry)) matches.push({ ...m, name });
   if (matches.length === 0) return undefined;
   const family: Family = type === 'A' ? 'ipv4' : 'ipv6';
+  const names = [...new Set(matches.map((m) => m.name))];
   return {
-    result: {
-      name: query.name,
-      family,
-      outcome: 'answer',
-      addresses: read.addresses,
-      ttl: read.ttl,
-      chain: read.chain,
-      resolver: upstream,
-    },
+    results: names.map((name) => {
+      return {
+        name,
+        family,
+        outcome: 'answer',
+        addresses: read.addresses,
+        ttl: read.ttl,
+        // From the matched name on, as a lookup of it would have followed it.
+        chain: chain.slice(chain.indexOf(name)),
+        resolver: upstream,
+      };
+    }),
     matches,
+    asked: query.name,
+    family,
+    addresses: read.addresses.map((a) => a.address),
     client,
   };
 }
