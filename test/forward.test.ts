@@ -216,6 +216,20 @@ describe('what is learned, and what is not', () => {
     expect(listed()).toEqual(['198.51.100.9']);
   });
 
+  it('after a reload that moves a hold target (another folder), answers wait for the new place', async () => {
+    const config = await start('  hold: 1s');
+    const file = config.file;
+    writeFileSync(file, readFileSync(file, 'utf8').replace('dir: lists}', 'dir: lists2}'));
+    const moved = parseConfig(readFileSync(file, 'utf8'), file, TARGET_TYPES);
+    await forwarder!.reload(moved);
+    const there = join(dir.path, 'lists2', 'av.txt');
+    const r = await ask(query('x.avcloud.intra2net.com', DNS.Packet.TYPE.A), {
+      atAnswer: () => (existsSync(there) ? readFileSync(there, 'utf8').trim() : ''),
+    });
+    expect(r!.seen).toBe('203.0.113.7');
+    expect(existsSync(listFile())).toBe(false);
+  });
+
   it('a name on no list with a CNAME to a configured name teaches that name, and never becomes one of the list', async () => {
     zone.set('evil.attacker.example', { cname: 'update.example.net', ttl: 60 });
     zone.set('update.example.net', { a: ['198.51.100.7'], ttl: 60 });

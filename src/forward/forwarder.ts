@@ -13,7 +13,7 @@ import { LearnedNames } from './learned-names.js';
 import { learnable, learnFrom, type Learning } from './learn.js';
 import { ListIndex, type Match } from './match.js';
 import { Recorder } from './record.js';
-import { listenOn, type Listening, type Via } from './server.js';
+import { listenOn, TCP_LARGEST, type Listening, type Via } from './server.js';
 import { Upstreams } from './upstream.js';
 import { anyAnswer, QTYPE, RCODE, readQuery, reply, truncated } from './wire.js';
 
@@ -182,7 +182,12 @@ export class Forwarder {
       // The answer is this forwarder's own buffer: only the ID is the client's again.
       const answer = result.message;
       answer.writeUInt16BE(query.id, 0);
-      const out = via === 'udp' && answer.length > query.udpSize ? truncated(answer, query) : answer;
+      const out =
+        via === 'udp' && answer.length > query.udpSize
+          ? truncated(answer, query)
+          : via === 'tcp' && answer.length > TCP_LARGEST
+            ? reply(message, query, RCODE.SERVFAIL) // more than a TCP frame can carry (DoH can answer that)
+            : answer;
       const learning = learns
         ? learnFrom(query, answer, matched, s.index, result.upstream, client)
         : undefined;

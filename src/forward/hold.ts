@@ -31,6 +31,10 @@ const ASK_AGAIN_MS = 30_000;
 
 const key = (list: string, address: string) => `${list}\u0000${address}`;
 
+const targetText = (t: TargetConfig) => JSON.stringify({ ...t, lists: [...t.lists] });
+const sameTarget = (a: TargetConfig | undefined, b: TargetConfig) =>
+  a !== undefined && targetText(a) === targetText(b);
+
 /**
  * Holds answers until the hold targets have their new addresses. It knows what each target list
  * holds (the audit log's account, kept up to date after every sync and every addition); an
@@ -73,11 +77,14 @@ export class Holder {
     const adapters = new Map<string, Adapter>();
     for (const name of holdTargets) {
       const target = config.targets.get(name) as TargetConfig;
+      // An adapter is built for its target's settings: another table or folder needs a new one.
+      const kept = this.config && sameTarget(this.config.targets.get(name), target);
       const adapter =
-        this.adapters.get(name) ?? (await createAdapter(target, { db: this.db, clock: this.clock }));
+        (kept ? this.adapters.get(name) : undefined) ??
+        (await createAdapter(target, { db: this.db, clock: this.clock }));
       if (adapter.add) adapters.set(name, adapter);
     }
-    for (const [name, adapter] of this.adapters) if (!adapters.has(name)) await adapter.close();
+    for (const [name, adapter] of this.adapters) if (adapters.get(name) !== adapter) await adapter.close();
     this.adapters = adapters;
     this.config = config;
     this.families = new Map([...config.targets.values()].map((t) => [t.name, traitsOf(t).families]));
@@ -125,9 +132,7 @@ export class Holder {
           continue;
         }
         for (const address of missing)
-          (waits ??= []).push(
-            this.addition(target.name, { list: name, remote }, address, taught, client),
-          );
+          (waits ??= []).push(this.addition(target.name, { list: name, remote }, address, taught, client));
       }
     }
     return waits;

@@ -18,6 +18,15 @@ export interface Listening {
 const TCP_IDLE_MS = 10_000;
 /** TCP connections per endpoint; more are closed at once (each holds memory and a descriptor). */
 const TCP_CONNECTIONS = 512;
+/** TCP connections from one address: one host must not take every slot from the rest. */
+const TCP_PER_ADDRESS = 32;
+/**
+ * Answers waiting to be written to a client that does not read them: beyond this the connection
+ * is closed, or a client that stops reading would have them pile up in memory.
+ */
+const TCP_UNREAD = 256 * 1024;
+/** The largest message a TCP frame's two-byte length can carry. */
+export const TCP_LARGEST = 0xffff;
 /** A burst of datagrams waits in the socket's buffer while the event loop is busy. */
 const UDP_BUFFER = 4 * 1024 * 1024;
 
@@ -103,25 +112,41 @@ interface TcpListener {
 /** DNS over TCP (RFC 7766): length-prefixed messages, pipelined, answered in any order. */
 function listenTcp(endpoint: Endpoint, handler: Handler): Promise<TcpListener> {
   const sockets = new Set<net.Socket>();
+  const perAddress = new Map<string, number>();
   const server = net.createServer((socket) => {
-    if (sockets.size >= TCP_CONNECTIONS) {
+    const client = clientAddress(socket.remoteAddress ?? '');
+    const open = perAddress.get(client) ?? 0;
+    if (sockets.size >= TCP_CONNECTIONS || open >= TCP_PER_ADDRESS) {
       socket.destroy();
       return;
     }
     sockets.add(socket);
+    perAddress.set(client, open + 1);
     socket.setNoDelay(true);
     socket.setTimeout(TCP_IDLE_MS, () => socket.destroy());
     socket.on('error', ignore);
-    socket.on('close', () => sockets.delete(socket));
-    const client = clientAddress(socket.remoteAddress ?? '');
+    socket.on('close', () => {
+      sockets.delete(socket);
+      const left = (perAddress.get(client) ?? 1) - 1;
+      if (left > 0) perAddress.set(client, left);
+      else perAddress.delete(client);
+      clearTimeout(partial);
+    });
     const send = (answer: Buffer) => {
       if (socket.destroyed || !socket.writable) return;
+      // Never thrown from here: a frame cannot carry more (the forwarder answers SERVFAIL instead).
+      if (answer.length > TCP_LARGEST || socket.writableLength > TCP_UNREAD) {
+        socket.destroy();
+        return;
+      }
       const frame = Buffer.allocUnsafe(2 + answer.length);
       frame.writeUInt16BE(answer.length, 0);
       answer.copy(frame, 2);
       socket.write(frame);
     };
     let buffered: Buffer = Buffer.alloc(0);
+    // A message begun must be whole within the idle time, however slowly its bytes trickle in.
+    let partial: NodeJS.Timeout | undefined;
     socket.on('data', (chunk: Buffer) => {
       buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
       while (buffered.length >= 2) {
@@ -132,6 +157,10 @@ function listenTcp(endpoint: Endpoint, handler: Handler): Promise<TcpListener> {
         buffered = buffered.subarray(2 + length);
         handler(message, client, 'tcp', send);
       }
+      if (buffered.length === 0) {
+        clearTimeout(partial);
+        partial = undefined;
+      } else partial ??= setTimeout(() => socket.destroy(), TCP_IDLE_MS);
     });
   });
   return new Promise((resolve, reject) => {
