@@ -169,7 +169,9 @@ describe('the forwarder learns from the answers it forwards', () => {
       { name: 'x.avcloud.intra2net.com', family: 'ipv4', address: '203.0.113.7' },
     ]);
     expect(
-      db.prepare('SELECT target, list, action, address, names, reason FROM audit ORDER BY target').all(),
+      db
+        .prepare('SELECT target, list, action, address, names, reason, detail FROM audit ORDER BY target')
+        .all(),
     ).toEqual(
       ['fw', 'out'].map((target) => ({
         target,
@@ -178,6 +180,7 @@ describe('the forwarder learns from the answers it forwards', () => {
         address: '203.0.113.7',
         names: 'x.avcloud.intra2net.com',
         reason: 'dns',
+        detail: 'learned from the answer forwarded to 127.0.0.1, which waited for it',
       })),
     );
     expect(logged).toContainEqual(
@@ -509,6 +512,36 @@ describe('the hold', () => {
     expect(logged).toContainEqual(
       'warn: forward: late: answered x.avcloud.intra2net.com (203.0.113.7) before target hung had it (not confirmed within the 150ms hold)',
     );
+  });
+
+  it('an answer that did not wait (hold: 0s, or a target slower than the hold) is audited as such', async () => {
+    const nft = join(dir.path, 'nft');
+    writeFileSync(nft, `#!/bin/sh\nsleep 0.4\nexec ${ns.nft.join(' ')} "$@"\n`, { mode: 0o755 });
+    await start('  hold: 100ms\n  hold_targets: [fw]');
+    await ask(query('x.avcloud.intra2net.com', DNS.Packet.TYPE.A));
+    await forwarder!.close();
+    forwarder = undefined;
+    expect(db.prepare("SELECT target, detail FROM audit WHERE address = '203.0.113.7'").all()).toEqual([
+      {
+        target: 'fw',
+        detail: 'learned from the answer forwarded to 127.0.0.1, which went out before the target had it',
+      },
+    ]);
+    db.close();
+    dir.cleanup();
+    dir = tempDir();
+    table = `fwd${++tables}`;
+    writeFileSync(join(dir.path, 'nft'), `#!/bin/sh\nexec ${ns.nft.join(' ')} "$@"\n`, { mode: 0o755 });
+    await start('  hold: 0s\n  hold_targets: [out]');
+    await ask(query('x.avcloud.intra2net.com', DNS.Packet.TYPE.A));
+    await forwarder!.close();
+    forwarder = undefined;
+    expect(db.prepare("SELECT target, detail FROM audit WHERE address = '203.0.113.7'").all()).toEqual([
+      {
+        target: 'out',
+        detail: 'learned from the answer forwarded to 127.0.0.1, which went out before the target had it',
+      },
+    ]);
   });
 
   it('answering never waits on a sync beyond the hold; the addition follows once the sync is done, recorded once', async () => {

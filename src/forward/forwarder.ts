@@ -193,6 +193,7 @@ export class Forwarder {
         : undefined;
       const waits = learning ? this.learn(learning) : undefined;
       if (!waits || s.forward.holdMs === 0) {
+        for (const w of waits ?? []) w.released = true;
         this.inFlight -= 1;
         send(out);
         return;
@@ -231,6 +232,7 @@ export class Forwarder {
       send(answer);
       const missing = waits.filter((w) => !w.ok);
       if (missing.length === 0) return;
+      for (const w of missing) w.released = true;
       this.stats.late += 1;
       const holdMs = this.settings.forward.holdMs;
       for (const w of missing)

@@ -22,6 +22,10 @@ export interface Addition {
   settled: boolean;
   ok: boolean;
   settle(ok: boolean): void;
+  /** An answer that needed it went out before the target confirmed it (late, or `hold: 0s`). */
+  released: boolean;
+  /** The client of the first answer that taught it. */
+  client: string;
 }
 
 /** After new addresses for other targets arrive, the sync that brings them there waits this long for more. */
@@ -157,7 +161,7 @@ export class Holder {
         address,
         names: [name],
         reason: 'dns',
-        detail: `learned from the answer forwarded to ${client}, which waited for it`,
+        detail: `learned from the answer forwarded to ${client}`,
       },
       done: new Promise<void>((resolve) => {
         settle = (ok) => {
@@ -170,6 +174,8 @@ export class Holder {
       settled: false,
       ok: false,
       settle: (ok) => settle(ok),
+      released: false,
+      client,
     };
     let queue = this.queued.get(target);
     if (!queue) this.queued.set(target, (queue = new Map()));
@@ -252,6 +258,13 @@ export class Holder {
     // The answers waiting for these go out first; then the database write.
     await new Promise((resolve) => setImmediate(resolve));
     if (result.applied.length === 0) return;
+    // Said as it happened, for the audit log: whether the client had the address before the firewall.
+    const byKey = new Map(todo.map((a) => [key(a.ref.list, a.change.address), a]));
+    for (const c of result.applied) {
+      const a = byKey.get(key(c.list, c.address));
+      if (a)
+        c.detail = `learned from the answer forwarded to ${a.client}, ${a.released ? 'which went out before the target had it' : 'which waited for it'}`;
+    }
     const finishedAt = this.clock();
     this.recorder.held(target, result.applied, startedAt, finishedAt);
     this.held(result.applied, finishedAt);
