@@ -6,7 +6,8 @@ import DNS from 'dns2';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TARGET_TYPES } from '../adapters/registry.js';
 import { parseConfig } from '../src/config/load.js';
-import type { Config } from '../src/config/types.js';
+import type { Config, ListConfig } from '../src/config/types.js';
+import { withLearned } from '../src/store/learned.js';
 import type { TestZoneServer } from './fakes/dns.js';
 import { Forwarder, IN_FLIGHT } from '../src/forward/forwarder.js';
 import { KeyedLock } from '../src/keyed-lock.js';
@@ -460,21 +461,46 @@ describe('a network service', () => {
     silent.close();
   }, 30_000);
 
-  it('bounded memory: a list learns at most max_learned names, forgetting the least recently asked', async () => {
-    await start('  max_learned: 2');
-    for (const name of ['a', 'b', 'a', 'c'].map((n) => `${n}.avcloud.intra2net.com`)) {
-      zone.set(name, { a: ['203.0.113.50'], ttl: 60 });
-      await ask(query(name, DNS.Packet.TYPE.A));
-    }
+  it('bounded memory: a list learns at most max_learned names; a flood cannot push out names asked within retention', async () => {
+    const H = 3_600_000;
+    now = Date.parse('2026-11-01T00:00:00Z');
+    const config = await start('  max_learned: 2');
+    const askAt = async (at: number, n: string, address: string) => {
+      now = at;
+      zone.set(`${n}.avcloud.intra2net.com`, { a: [address], ttl: 60 });
+      await ask(query(`${n}.avcloud.intra2net.com`, DNS.Packet.TYPE.A));
+    };
+    const T0 = now;
+    await askAt(T0, 'a', '203.0.113.50');
+    await askAt(T0, 'b', '203.0.113.51');
+    // Full of names asked within the list's retention (24 h): a new one is refused, not learned,
+    // its address not taken; said once.
+    await askAt(T0 + H, 'c', '203.0.113.52');
+    await askAt(T0 + H, 'd', '203.0.113.53');
+    expect(listed()).toEqual(['203.0.113.50', '203.0.113.51']);
+    await waitUntil(() => logged.some((l) => l.includes('not learning')));
+    expect(logged.filter((l) => l.includes('not learning'))).toEqual([
+      'warn: forward: list av holds 2 learned names, each asked for within its retention (forward.max_learned): not learning c.avcloud.intra2net.com (and others for a minute)',
+    ]);
+    // A day later a is asked again; b was not asked within the retention: c takes its place.
+    await askAt(T0 + 25 * H, 'a', '203.0.113.50');
+    await askAt(T0 + 25 * H, 'c', '203.0.113.52');
     await forwarder!.close();
     forwarder = undefined;
+    // b stays on record, forgotten: its address ages out through retention, as a forgotten name's does.
     expect(db.prepare('SELECT name FROM learned ORDER BY name').pluck().all()).toEqual([
       'a.avcloud.intra2net.com',
+      'b.avcloud.intra2net.com',
       'c.avcloud.intra2net.com',
     ]);
     expect(logged).toContainEqual(
-      'warn: forward: list av keeps at most 2 learned names (forward.max_learned): forgot the least recently asked, b.avcloud.intra2net.com',
+      'warn: forward: list av keeps at most 2 learned names (forward.max_learned): made room by forgetting b.avcloud.intra2net.com, not asked for within its retention',
     );
+    const [av] = withLearned(db, [config.lists.get('av') as ListConfig], new Date(now));
+    expect(av).toMatchObject({
+      learned: ['a.avcloud.intra2net.com', 'c.avcloud.intra2net.com'],
+      forgotten: ['b.avcloud.intra2net.com'],
+    });
   });
 });
 

@@ -516,7 +516,7 @@ describe('serve: fetches, metrics, health', () => {
     );
     expect((await run('report', '--format', 'csv')).stdout).not.toContain('pa-fw1');
     const pruned = await run('db', 'prune', '--older-than', '7d');
-    expect(pruned.stdout).toMatch(/, 0 feed fetches;/);
+    expect(pruned.stdout).toMatch(/, 0 feed fetches, 0 learned names;/);
   });
 
   it('/metrics: the metrics of --metrics-file, and fetches per feed and consumer', async () => {

@@ -11,6 +11,7 @@ import { durableAtEnd, openDatabase, type Db } from '../src/store/db.js';
 import { acquireLock } from '../src/store/lock.js';
 import { lastDeliveries, recordDelivery } from '../src/store/notifications.js';
 import { prune } from '../src/store/prune.js';
+import { recordAsked } from '../src/store/learned.js';
 import { loadMigrations, migrate, requireCurrentSchema, schemaVersion } from '../src/store/migrate.js';
 import { loadSightings, PresenceReader, recordLookups } from '../src/store/observations.js';
 import type { LookupResult } from '../src/resolver/types.js';
@@ -355,8 +356,25 @@ describe('pruning', () => {
     };
     recordDelivery(db, { ...delivery, at: at(0).toISOString() });
     recordDelivery(db, { ...delivery, at: at(100).toISOString() });
+    recordAsked(db, [
+      {
+        list: 'web',
+        name: 'old.avcloud.example',
+        entry: '*.avcloud.example',
+        client: '192.0.2.100',
+        at: at(0).toISOString(),
+      },
+      {
+        list: 'web',
+        name: 'new.avcloud.example',
+        entry: '*.avcloud.example',
+        client: '192.0.2.100',
+        at: at(100).toISOString(),
+      },
+    ]);
     const result = prune(db, at(50), at(200));
-    expect(result).toMatchObject({ audit: 2, presence: 1, notifications: 1 });
+    expect(result).toMatchObject({ audit: 2, presence: 1, notifications: 1, learned: 1 });
+    expect(db.prepare('SELECT name FROM learned').pluck().all()).toEqual(['new.avcloud.example']);
     expect(lastDeliveries(db)).toEqual([{ ...delivery, at: at(100).toISOString() }]);
     expect(db.prepare('SELECT seq FROM audit ORDER BY seq').all()).toEqual([{ seq: 3 }, { seq: 4 }]);
     expect(verifyAudit(db)).toMatchObject({ ok: true, entries: 2 });

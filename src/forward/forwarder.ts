@@ -10,7 +10,7 @@ import { Clients, RateLimit } from './clients.js';
 import type { Addition } from './hold.js';
 import { Holder } from './hold.js';
 import { LearnedNames } from './learned-names.js';
-import { learnable, learnFrom, type Learning } from './learn.js';
+import { learnable, learnFrom, type Learning, type Taught } from './learn.js';
 import { ListIndex, type Match } from './match.js';
 import { Recorder } from './record.js';
 import { listenOn, TCP_LARGEST, type Listening, type Via } from './server.js';
@@ -33,6 +33,8 @@ export interface ForwarderOptions {
 
 /** Queries being forwarded or held at once; beyond, SERVFAIL: memory stays bounded under a flood. */
 export const IN_FLIGHT = 10_000;
+
+const FULL_SAID_MS = 60_000;
 
 /** What the forwarder did, counted (tests and the benchmark look at it). */
 export interface ForwardStats {
@@ -206,18 +208,28 @@ export class Forwarder {
   private learn(learning: Learning): Addition[] | undefined {
     const at = this.options.clock();
     const { client } = learning;
-    for (const result of learning.results) this.recorder.observe(result, at);
+    const refused = new Set<Taught>();
     for (const m of learning.matches) {
       if (this.settings.configured.get(m.list)?.has(m.name)) continue;
-      const { isNew, forgotten } = this.names.asked(m.list, m.name);
-      this.recorder.asked(m.list, m.name, m.entry, client, at, isNew);
-      if (isNew) this.said.learned(this.options.log, m.list, m.name, m.entry, client);
-      if (forgotten.length > 0) {
-        this.recorder.forgot(m.list, forgotten);
-        this.said.forgot(this.options.log, m.list, forgotten, this.settings.forward.maxLearned);
+      const retentionMs = this.config.lists.get(m.list)?.retentionMs ?? 0;
+      const asked = this.names.asked(m.list, m.name, at.getTime(), retentionMs);
+      if (asked.refused) {
+        refused.add(m);
+        this.said.full(this.options.log, m.list, m.name, this.settings.forward.maxLearned, at.getTime());
+        continue;
       }
+      this.recorder.asked(m.list, m.name, m.entry, client, at, asked.isNew);
+      if (asked.isNew) this.said.learned(this.options.log, m.list, m.name, m.entry, client);
+      // Only from memory: in the database they stay forgotten (not asked within retention), and
+      // their addresses age out as any forgotten name's do.
+      if (asked.forgotten.length > 0)
+        this.said.forgot(this.options.log, m.list, asked.forgotten, this.settings.forward.maxLearned);
     }
-    return this.holder.admit(learning);
+    const matches = learning.matches.filter((m) => !refused.has(m));
+    if (matches.length === 0) return undefined;
+    const taught = new Set(matches.map((m) => m.name));
+    for (const result of learning.results) if (taught.has(result.name)) this.recorder.observe(result, at);
+    return this.holder.admit(refused.size === 0 ? learning : { ...learning, matches });
   }
 
   /** The answer goes once the hold targets confirmed its addresses, or when the hold runs out. */
@@ -309,6 +321,7 @@ class Said {
   private learnedNames = new Map<string, string[]>();
   private lateByTarget = new Map<string, { names: string[]; expired: boolean; holdMs: number }>();
   private forgotten = new Map<string, { names: string[]; max: number }>();
+  private readonly fullSaid = new Map<string, number>();
   private scheduled = false;
   private log: Logger | undefined;
 
@@ -322,6 +335,16 @@ class Said {
     const prior = this.forgotten.get(list);
     this.forgotten.set(list, { names: [...(prior?.names ?? []), ...names], max });
     this.soon(log);
+  }
+
+  /** A name refused by a full list: said at most once a minute per list, however long a flood lasts. */
+  full(log: Logger, list: string, name: string, max: number, now: number): void {
+    const last = this.fullSaid.get(list);
+    if (last !== undefined && now - last < FULL_SAID_MS) return;
+    this.fullSaid.set(list, now);
+    log.warn(
+      `forward: list ${list} holds ${max} learned names, each asked for within its retention (forward.max_learned): not learning ${name} (and others for a minute)`,
+    );
   }
 
   late(log: Logger, target: string, name: string, address: string, expired: boolean, holdMs: number): void {
@@ -348,7 +371,7 @@ class Said {
       log.info(`forward: learned ${few(names)} for list ${where}`);
     for (const [list, { names, max }] of this.forgotten)
       log.warn(
-        `forward: list ${list} keeps at most ${max} learned names (forward.max_learned): forgot the least recently asked, ${few(names)}`,
+        `forward: list ${list} keeps at most ${max} learned names (forward.max_learned): made room by forgetting ${few(names)}, not asked for within its retention`,
       );
     for (const [target, { names, expired, holdMs }] of this.lateByTarget)
       log.warn(

@@ -301,8 +301,11 @@ export class Holder {
     const now = Date.now();
     const last = this.askedFor.get(key);
     if (last !== undefined && now - last < ASK_AGAIN_MS) return false;
-    if (this.askedFor.size >= 10_000)
+    if (this.askedFor.size >= 10_000) {
       for (const [k, at] of this.askedFor) if (now - at >= ASK_AGAIN_MS) this.askedFor.delete(k);
+      // All recent: forgetting them costs at most a sync asked for again.
+      if (this.askedFor.size >= 10_000) this.askedFor.clear();
+    }
     this.askedFor.set(key, now);
     return true;
   }

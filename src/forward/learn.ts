@@ -31,6 +31,13 @@ export interface Learning {
   client: string;
 }
 
+/**
+ * Only a host name can be one of a list's names: letters, digits, hyphens and underscores, dot
+ * separated. A list resolves what it learns: a name in any other form (an escaped dot, a space)
+ * would be resolved as something else than what the answer said.
+ */
+const hostName = (name: string) => /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/i.test(name);
+
 /** Whether a query is one the forwarder may learn from: A or AAAA, class IN. */
 export function learnable(query: ClientQuery): boolean {
   return (query.type === QTYPE.A || query.type === QTYPE.AAAA) && query.class === 1;
@@ -62,8 +69,8 @@ export function learnFrom(
   if (read.kind !== 'final' || read.outcome !== 'answer') return undefined;
   // The chain starts with the question name: the first name to match an entry is the one it teaches.
   const chain = read.chain.length > 0 ? read.chain : [query.name];
-  const matches: Taught[] = matched.map((m) => ({ ...m, name: query.name }));
-  for (const name of chain.slice(1))
+  const matches: Taught[] = hostName(query.name) ? matched.map((m) => ({ ...m, name: query.name })) : [];
+  for (const name of chain.slice(1).filter(hostName))
     for (const m of index.match(name))
       if (!matches.some((x) => x.list === m.list && x.entry === m.entry)) matches.push({ ...m, name });
   if (matches.length === 0) return undefined;

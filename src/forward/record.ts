@@ -4,7 +4,7 @@ import type { Change } from '../model/change.js';
 import type { LookupResult } from '../resolver/types.js';
 import { appendAudit } from '../store/audit.js';
 import type { Db } from '../store/db.js';
-import { dropLearned, recordAsked, type Asked } from '../store/learned.js';
+import { recordAsked, type Asked } from '../store/learned.js';
 import { lookupRecorder } from '../store/observations.js';
 import { recordPush, recordRun } from '../store/runs.js';
 
@@ -36,7 +36,6 @@ const REMEMBERED = 100_000;
 export class Recorder {
   private observations = new Map<string, { result: LookupResult; at: Date }>();
   private asks = new Map<string, Asked>();
-  private drops: { list: string; names: string[] }[] = [];
   private readonly timer: NodeJS.Timeout;
   private failing = false;
   /** Commits made since the last one that waited for the disk. */
@@ -75,17 +74,9 @@ export class Recorder {
     this.asks.set(key, { list, name, entry, client, at: at.toISOString() });
   }
 
-  forgot(list: string, names: string[]): void {
-    for (const name of names) {
-      this.asks.delete(`${list}|${name}`);
-      this.lastAsked.delete(`${list}|${name}`);
-    }
-    this.drops.push({ list, names });
-  }
-
   /** Writes what is collected, and makes it durable with every commit before it. */
   flush(): void {
-    const collected = this.observations.size + this.asks.size + this.drops.length > 0;
+    const collected = this.observations.size + this.asks.size > 0;
     if (collected) this.write('FULL', () => this.writeCollected());
     else if (this.undurable) this.write('FULL', () => this.touch());
   }
@@ -136,14 +127,11 @@ export class Recorder {
   private writeCollected(): void {
     const observations = [...this.observations.values()];
     const asks = [...this.asks.values()];
-    const drops = this.drops;
     this.observations = new Map();
     this.asks = new Map();
-    this.drops = [];
     const recorder = lookupRecorder(this.db);
     for (const o of observations) recorder.record(o.result, o.at);
     recordAsked(this.db, asks);
-    for (const d of drops) dropLearned(this.db, d.list, d.names);
   }
 
   /** One transaction; a failure (a full disk) is said once and forwarding goes on. */

@@ -1,3 +1,4 @@
+import { escapeDots } from '../resolver/decode.js';
 /**
  * The few parts of a DNS message the forwarder reads and writes itself: the question and the
  * EDNS payload size of a client's query, and the short answers it gives on its own (REFUSED,
@@ -46,7 +47,7 @@ export function readQuery(buf: Buffer): ClientQuery | undefined {
     if (len === 0) break;
     // A question needs no compression pointer, and one would let a query point anywhere.
     if (len > 63 || at + 1 + len >= buf.length || name.length + len > 253) return undefined;
-    const label = buf.toString('latin1', at + 1, at + 1 + len);
+    const label = escapeDots(buf.toString('latin1', at + 1, at + 1 + len));
     name = name === '' ? label : `${name}.${label}`;
     at += 1 + len;
   }

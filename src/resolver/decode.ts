@@ -188,13 +188,20 @@ function readLabels(buf: Buffer, at: { offset: number }): string {
     octets += len + 1;
     if (octets > 255) throw new Malformed('name exceeds 255 octets');
     if (offset + 1 + len > buf.length) throw new Malformed('name runs past the end of the message');
-    const label = buf.toString('latin1', offset + 1, offset + 1 + len);
+    const label = escapeDots(buf.toString('latin1', offset + 1, offset + 1 + len));
     name = name === '' ? label : `${name}.${label}`;
     offset += 1 + len;
   }
   at.offset = resume >= 0 ? resume : offset;
   return hasUpper(name) ? name.toLowerCase() : name;
 }
+
+/**
+ * A dot inside a label (an SOA mailbox's `john.doe`, or a crafted name) as the presentation format
+ * writes it, `\.`: joined plainly, the label `evil.avcloud` under `intra2net.com` would read as a
+ * name below `avcloud.intra2net.com`.
+ */
+export const escapeDots = (label: string) => (label.includes('.') ? label.replaceAll('.', '\\.') : label);
 
 /** Moves past a name without building it (records whose owner the resolver does not look at). */
 function skipName(buf: Buffer, at: { offset: number }): string {

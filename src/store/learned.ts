@@ -54,17 +54,6 @@ export function recordAsked(db: Db, asked: readonly Asked[]): void {
   for (const a of asked) upsert.run(a.list, a.name, a.entry, a.at, a.client, a.at, a.client);
 }
 
-/** Forgets learned names of a list at once (over its cap). Must run inside the caller's transaction. */
-export function dropLearned(db: Db, list: string, names: readonly string[]): void {
-  const drop = stmt(db, 'DELETE FROM learned WHERE list = ? AND name = ?');
-  for (const name of names) drop.run(list, name);
-}
-
-/** Learned names whose last query is older than `before`: nothing of theirs can be listed any more. */
-export function dropLearnedBefore(db: Db, list: string, before: string): number {
-  return stmt(db, 'DELETE FROM learned WHERE list = ? AND last_queried < ?').run(list, before).changes;
-}
-
 /**
  * The lists with the names they learned, as a pass at `now` uses them: `learned` (within the
  * list's retention of their last query: resolved like configured names) and `forgotten` (older:

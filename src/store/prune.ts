@@ -11,6 +11,8 @@ export interface PruneResult {
   notifications: number;
   /** Requests for feed files that `serve` recorded. */
   fetches: number;
+  /** Names learned from DNS traffic that no client asked for since the cutoff. */
+  learned: number;
 }
 
 const NO_DELETE_TRIGGER = `CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
@@ -45,13 +47,26 @@ export function prune(db: Db, cutoff: Date, now: Date): PruneResult {
       const pushes = db.prepare('DELETE FROM pushes WHERE at < ?').run(c).changes;
       const notifications = db.prepare('DELETE FROM notifications WHERE at < ?').run(c).changes;
       const fetches = db.prepare('DELETE FROM feed_fetches WHERE at < ?').run(c).changes;
+      // The cutoff is longer ago than any list's retention: nothing of theirs is listed any more.
+      const learned = db.prepare('DELETE FROM learned WHERE last_queried < ?').run(c).changes;
       const runs = db
         .prepare(
           `DELETE FROM runs WHERE coalesce(finished_at, started_at) < ?
          AND id NOT IN (SELECT run_id FROM pushes) AND id NOT IN (SELECT run_id FROM audit)`,
         )
         .run(c).changes;
-      return { cutoff: c, audit, presence, failures, negativeAnswers, pushes, runs, notifications, fetches };
+      return {
+        cutoff: c,
+        audit,
+        presence,
+        failures,
+        negativeAnswers,
+        pushes,
+        runs,
+        notifications,
+        fetches,
+        learned,
+      };
     })
     .immediate();
 }

@@ -41,7 +41,7 @@ export function registerDb(program: Command): void {
             else {
               ctx.print(
                 `pruned before ${result.cutoff}: ${result.audit} audit entries (checkpointed), ${result.presence} answers, ` +
-                  `${result.failures} failure records, ${result.negativeAnswers} negative answer records, ${result.runs} runs, ${result.notifications} notification deliveries, ${result.fetches} feed fetches; audit chain ${verdict.ok ? 'verified' : 'BROKEN'}`,
+                  `${result.failures} failure records, ${result.negativeAnswers} negative answer records, ${result.runs} runs, ${result.notifications} notification deliveries, ${result.fetches} feed fetches, ${result.learned} learned names; audit chain ${verdict.ok ? 'verified' : 'BROKEN'}`,
               );
             }
             return verdict.ok ? ExitCode.ok : ExitCode.failed;
