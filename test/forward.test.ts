@@ -211,7 +211,7 @@ describe('what is learned, and what is not', () => {
     expect(db.prepare('SELECT name, entry FROM learned').all()).toEqual([
       { name: 'z.avcloud.intra2net.com', entry: '*.avcloud.intra2net.com' },
     ]);
-    expect(db.prepare('SELECT name, address, chain FROM presence').all()).toEqual([
+    expect(db.prepare('SELECT name, address, chain FROM presence_intervals').all()).toEqual([
       { name: 'z.avcloud.intra2net.com', address: '198.51.100.9', chain: null },
     ]);
     // The next sync resolves the learned name itself and keeps its address.
@@ -720,19 +720,23 @@ describe('learned names over time (a simulated clock)', () => {
     now = T0;
     await start();
     const lastAsked = () => db.prepare('SELECT last_queried FROM learned').pluck().get();
-    const lastSeen = () => db.prepare('SELECT last_seen FROM presence').pluck().all();
+    const lastSeen = () => db.prepare('SELECT last_seen FROM presence_intervals ORDER BY id').pluck().all();
     const askAt = async (ms: number) => {
       now = T0 + ms;
       await ask(query('x.avcloud.intra2net.com', DNS.Packet.TYPE.A));
       (forwarder as unknown as { recorder: { flush(): void } }).recorder.flush();
     };
+    const intervals = () => db.prepare('SELECT * FROM presence ORDER BY id').all();
     await askAt(0);
     await askAt(30_000);
     expect(lastAsked()).toBe(new Date(T0).toISOString());
     expect(lastSeen()).toEqual([new Date(T0).toISOString()]);
+    const open = intervals();
     await askAt(61_000);
     expect(lastAsked()).toBe(new Date(T0 + 61_000).toISOString());
     expect(lastSeen()).toEqual([new Date(T0 + 61_000).toISOString()]);
+    // The same answer again moved the end of its interval without writing it: the lookup holds it.
+    expect(intervals()).toEqual(open);
     // A changed answer is written at once.
     zone.set('x.avcloud.intra2net.com', { a: ['203.0.113.8'], ttl: 60 });
     await askAt(62_000);

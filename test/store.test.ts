@@ -13,7 +13,7 @@ import { lastDeliveries, recordDelivery } from '../src/store/notifications.js';
 import { prune } from '../src/store/prune.js';
 import { recordAsked } from '../src/store/learned.js';
 import { loadMigrations, migrate, requireCurrentSchema, schemaVersion } from '../src/store/migrate.js';
-import { loadSightings, PresenceReader, recordLookups } from '../src/store/observations.js';
+import { loadSightings, recordLookups } from '../src/store/observations.js';
 import type { LookupResult } from '../src/resolver/types.js';
 import { UserError } from '../src/errors.js';
 import { tempDir } from './helpers.js';
@@ -67,6 +67,7 @@ describe('store', () => {
       { version: 7, name: 'feeds' },
       { version: 8, name: 'notifications' },
       { version: 9, name: 'learned' },
+      { version: 10, name: 'open_presence' },
     ]);
   });
 
@@ -125,7 +126,9 @@ describe('store', () => {
     expect(db.prepare('SELECT count(*) AS n FROM presence').get()).toEqual({ n: 2 });
     db.transaction(() => recordLookup(db, answer('a.example.com', ['192.0.2.1']), at(50)))();
     db.transaction(() => recordLookup(db, answer('a.example.com', ['192.0.2.1', '192.0.2.2']), at(51)))();
-    const rows = db.prepare('SELECT address, first_seen, last_seen FROM presence ORDER BY id').all() as {
+    const rows = db
+      .prepare('SELECT address, first_seen, last_seen FROM presence_intervals ORDER BY id')
+      .all() as {
       address: string;
       first_seen: string;
       last_seen: string;
@@ -159,7 +162,9 @@ describe('store', () => {
         ),
       )();
     }
-    expect(db.prepare('SELECT last_seen FROM presence').get()).toEqual({ last_seen: at(0).toISOString() });
+    expect(db.prepare('SELECT last_seen FROM presence_intervals').get()).toEqual({
+      last_seen: at(0).toISOString(),
+    });
     expect(db.prepare('SELECT outcome, count, first_at, last_at FROM failures').all()).toEqual([
       { outcome: 'timeout', count: 3, first_at: at(1).toISOString(), last_at: at(3).toISOString() },
     ]);
@@ -204,48 +209,6 @@ describe('a first pass into an empty store', () => {
         db.transaction(() => recordLookup(db, answer('other.example.net', ['203.0.113.1']), at(0)))();
         record();
         expect(fresh).toEqual(contents());
-      }),
-      { numRuns: 200 },
-    );
-  });
-});
-
-describe('presence read while a sync resolves', () => {
-  it('gives what loadSightings reads, for every cutoff from its own on', () => {
-    const names = ['a.example.com', 'b.example.com', 'c.example.com'];
-    const pool = ['192.0.2.1', '192.0.2.2', '198.51.100.1', '203.0.113.9'];
-    // Per pass and name: the answer's addresses, or null for a failed lookup.
-    const pass = fc.array(fc.option(fc.subarray(pool), { nil: null }), { minLength: 3, maxLength: 3 });
-    const sorted = (xs: readonly object[]) => xs.map((x) => JSON.stringify(x)).sort();
-    fc.assert(
-      fc.property(fc.array(pass, { minLength: 1, maxLength: 12 }), fc.nat(12), (passes, from) => {
-        db.exec('DELETE FROM presence; DELETE FROM lookups; DELETE FROM failures');
-        passes.forEach((answers, i) =>
-          db.transaction(() =>
-            answers.forEach((addresses, n) =>
-              recordLookup(
-                db,
-                addresses
-                  ? answer(names[n] as string, addresses)
-                  : { ...answer(names[n] as string, []), outcome: 'timeout', detail: 'no answer' },
-                at(i),
-              ),
-            ),
-          )(),
-        );
-        const reader = new PresenceReader(
-          db,
-          at(from),
-          names.map((name) => ({ name })),
-        );
-        reader.recorded(names.slice(0, 2).map((name) => ({ name })));
-        reader.readRemaining();
-        expect(reader.sightings(names, at(from))).toBeUndefined(); // c was not read
-        expect(reader.sightings(names.slice(0, 2), at(from - 1))).toBeUndefined(); // before its cutoff
-        for (let cutoff = from; cutoff <= 12; cutoff++) {
-          const read = reader.sightings(names.slice(0, 2), at(cutoff)) as object[];
-          expect(sorted(read)).toEqual(sorted(loadSightings(db, names.slice(0, 2), at(cutoff))));
-        }
       }),
       { numRuns: 200 },
     );

@@ -62,7 +62,7 @@ function sharing(db: Db, row: PresenceRow): string[] {
   return (
     db
       .prepare(
-        'SELECT DISTINCT name FROM presence WHERE address = ? AND name != ? AND first_seen <= ? AND last_seen >= ? ORDER BY name',
+        'SELECT DISTINCT name FROM presence_intervals WHERE address = ? AND name != ? AND first_seen <= ? AND last_seen >= ? ORDER BY name',
       )
       .all(row.address, row.name, row.last_seen, row.first_seen) as { name: string }[]
   ).map((r) => r.name);
@@ -70,7 +70,9 @@ function sharing(db: Db, row: PresenceRow): string[] {
 
 export function nameHistory(db: Db, name: string, since: string): NameHistory {
   const presence = db
-    .prepare('SELECT * FROM presence WHERE name = ? AND last_seen >= ? ORDER BY first_seen, address')
+    .prepare(
+      'SELECT * FROM presence_intervals WHERE name = ? AND last_seen >= ? ORDER BY first_seen, address',
+    )
     .all(name, since) as PresenceRow[];
   const failures = db
     .prepare('SELECT * FROM failures WHERE name = ? AND last_at >= ? ORDER BY first_at')
@@ -97,7 +99,9 @@ export function everLookedUp(db: Db, name: string): boolean {
 /** Which names produced an address, and when it entered and left which list on which target. */
 export function addressHistory(db: Db, address: string, since: string): AddressHistory {
   const presence = db
-    .prepare('SELECT * FROM presence WHERE address = ? AND last_seen >= ? ORDER BY first_seen, name')
+    .prepare(
+      'SELECT * FROM presence_intervals WHERE address = ? AND last_seen >= ? ORDER BY first_seen, name',
+    )
     .all(address, since) as PresenceRow[];
   const events = db
     .prepare('SELECT target, list, action, at, reason FROM audit WHERE address = ? ORDER BY seq')

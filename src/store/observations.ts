@@ -1,20 +1,7 @@
 import type { Family } from '../address.js';
 import type { NameStatus, Sighting } from '../model/observation.js';
-import { isSuccess, type LookupResult, type Outcome } from '../resolver/types.js';
+import { isSuccess, type Answer, type LookupResult, type Outcome } from '../resolver/types.js';
 import { stmt, type Db } from './db.js';
-
-interface LookupRow {
-  name: string;
-  family: Family;
-  last_attempt: string;
-  last_success: string | null;
-  outcome: string;
-  detail: string | null;
-  failing_since: string | null;
-  ttl: number | null;
-  resolver: string | null;
-  chain: string | null;
-}
 
 /** Above this many names, one read of a whole table beats one indexed query per name. */
 const BULK = 256;
@@ -25,51 +12,91 @@ export interface LookupRecorder {
 }
 
 /**
- * Records the lookups of one pass as they finish: extends the presence interval of every address
- * that was also in the previous successful answer, opens a new interval for the others, and keeps
- * intervals of failures and of negative answers (NXDOMAIN, NODATA). Each (name, family) is
- * recorded once per pass.
+ * A successful answer as the lookup keeps it: its addresses sorted and space-separated (what an
+ * unchanged answer is recognised by) and their TTLs as a JSON object keyed by address.
+ */
+interface KeptAnswer {
+  addresses: string;
+  ttls: string | null;
+}
+
+const NO_ADDRESSES: KeptAnswer = { addresses: '', ttls: null };
+
+function keptAnswer(answers: readonly Answer[]): KeptAnswer {
+  if (answers.length === 0) return NO_ADDRESSES;
+  if (answers.length === 1) {
+    const only = answers[0] as Answer;
+    return { addresses: only.address, ttls: `{"${only.address}":${only.ttl}}` };
+  }
+  // Resolvers rotate the order of an answer's addresses: sorted, a rotation is no change. A repeated
+  // address keeps the TTL it was first given with.
+  const byAddress = new Map<string, number>();
+  for (const a of answers) if (!byAddress.has(a.address)) byAddress.set(a.address, a.ttl);
+  const sorted = [...byAddress.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return {
+    addresses: sorted.join(' '),
+    ttls: `{${sorted.map((a) => `"${a}":${byAddress.get(a) as number}`).join(',')}}`,
+  };
+}
+
+/**
+ * Records the lookups of one pass as they finish. An address of a name's latest successful answer
+ * has an open presence interval, which ends at the lookup's last success; the answer itself (its
+ * addresses, TTLs, resolver and chain) is kept with the lookup. So an answer with the same addresses
+ * as the one before costs one write, the lookup's, whatever its TTLs. An address that leaves the
+ * answer has its interval closed as it was last seen; one that (re)appears opens a new interval.
+ * Failures leave the intervals alone; intervals of failures and of negative answers (NXDOMAIN,
+ * NODATA) are kept too. Each (name, family) is recorded once per pass.
  */
 export function lookupRecorder(db: Db): LookupRecorder {
-  // The previous answer's time is looked up inside the UPDATE: reading every name's previous
-  // state first cost a 10,000-name sync 0.15 s before its first query went out.
-  const extend = stmt(
+  // Positional parameters: binding named ones costs an object per lookup.
+  const unchanged = stmt(
     db,
-    `UPDATE presence SET last_seen = ?, ttl = ?, resolver = ?, chain = ?
-     WHERE name = ? AND family = ? AND address = ?
-       AND last_seen = (SELECT last_success FROM lookups WHERE name = ? AND family = ?)`,
+    `UPDATE lookups SET last_attempt = ?, last_success = ?, outcome = 'answer', detail = ?, failing_since = NULL,
+       ttl = coalesce(?, ttl), resolver = ?, chain = coalesce(?, chain),
+       answer_ttls = ?, answer_resolver = ?, answer_chain = ?
+     WHERE name = ? AND family = ? AND answer = ?`,
   );
-  const lastAttempt = stmt(db, 'SELECT last_attempt FROM lookups WHERE name = ? AND family = ?');
-  const open = stmt(
+  const previous = stmt(
     db,
-    `INSERT INTO presence (name, family, address, first_seen, last_seen, ttl, resolver, chain)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    `SELECT last_attempt, last_success, answer_ttls, answer_resolver, answer_chain
+     FROM lookups WHERE name = ? AND family = ?`,
   );
+  const openIntervals = stmt(
+    db,
+    'SELECT id, address FROM presence WHERE name = ? AND family = ? AND last_seen IS NULL',
+  );
+  const close = stmt(db, 'UPDATE presence SET last_seen = ?, ttl = ?, resolver = ?, chain = ? WHERE id = ?');
+  const open = stmt(db, 'INSERT INTO presence (name, family, address, first_seen) VALUES (?, ?, ?, ?)');
   const failures = intervalLog(db, 'failures');
   // Rare (a misspelt or vanished name), so the extra statements cost a sync of live names nothing.
   const negatives = intervalLog(db, 'negative_answers');
-  // Positional parameters: binding named ones costs an object per lookup. An UPDATE, and an INSERT
-  // only for a name never looked up before, costs half of an INSERT … ON CONFLICT DO UPDATE. A
-  // failure keeps the last success and starts failing_since unless it runs already; a success
-  // clears it.
-  const known = stmt(
+  // A success clears failing_since; a failure keeps the last success and the answer, and starts
+  // failing_since unless it runs already.
+  const succeeded = stmt(
     db,
-    `UPDATE lookups SET last_attempt = ?, last_success = coalesce(?, last_success), outcome = ?, detail = ?,
-       failing_since = CASE WHEN ? IS NULL THEN coalesce(failing_since, ?) END,
+    `UPDATE lookups SET last_attempt = ?, last_success = ?, outcome = ?, detail = ?, failing_since = NULL,
+       ttl = coalesce(?, ttl), resolver = ?, chain = coalesce(?, chain),
+       answer = ?, answer_ttls = ?, answer_resolver = ?, answer_chain = ?
+     WHERE name = ? AND family = ?`,
+  );
+  const failed = stmt(
+    db,
+    `UPDATE lookups SET last_attempt = ?, outcome = ?, detail = ?, failing_since = coalesce(failing_since, ?),
        ttl = coalesce(?, ttl), resolver = ?, chain = coalesce(?, chain)
      WHERE name = ? AND family = ?`,
   );
   const first = stmt(
     db,
-    `INSERT INTO lookups (name, family, last_attempt, last_success, outcome, detail, failing_since, ttl, resolver, chain)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO lookups (name, family, last_attempt, last_success, outcome, detail, failing_since, ttl, resolver, chain,
+       answer, answer_ttls, answer_resolver, answer_chain)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   let lastAt: Date | undefined;
   let now = '';
-  // A store that has never recorded a lookup (a first sync) has no interval to extend and no
-  // lookup to update: both UPDATEs would find nothing, and skipping them halves the statements of
-  // a first sync. The keys recorded meanwhile are kept so that a second lookup of the same name
-  // in one pass still finds the first.
+  // A store that has never recorded a lookup (a first sync) has no interval to close and no lookup
+  // to update: only the INSERTs run. The keys recorded meanwhile are kept so that a second lookup
+  // of the same name in one pass still finds the first.
   const fresh = stmt(db, 'SELECT 1 FROM lookups LIMIT 1').get() === undefined;
   const recorded = new Set<string>();
   const isNew = (result: LookupResult) => {
@@ -86,65 +113,101 @@ export function lookupRecorder(db: Db): LookupRecorder {
         lastAt = at;
         now = at.toISOString();
       }
+      const { name, family, resolver } = result;
       const chain = result.chain.length > 1 ? result.chain.join(' > ') : null;
       const detail = result.detail ?? null;
       const ttl = result.ttl ?? null;
-      const lastSuccess = isSuccess(result.outcome) ? now : null;
+      const success = isSuccess(result.outcome);
+      const answer = success ? keptAnswer(result.addresses) : undefined;
       const unknown = isNew(result);
-      if (lastSuccess) {
-        for (const a of result.addresses) {
-          const changed = unknown
-            ? 0
-            : extend.run(
-                now,
-                a.ttl,
-                result.resolver,
-                chain,
-                result.name,
-                result.family,
-                a.address,
-                result.name,
-                result.family,
-              ).changes;
-          if (changed === 0)
-            open.run(result.name, result.family, a.address, now, now, a.ttl, result.resolver, chain);
-        }
-      }
-      const log = lastSuccess ? (isNegative(result.outcome) ? negatives : undefined) : failures;
-      if (log) {
-        const prev = unknown
-          ? undefined
-          : (lastAttempt.get(result.name, result.family) as { last_attempt: string } | undefined);
-        log(result, now, detail, prev?.last_attempt);
-      }
-      const updated = unknown
-        ? 0
-        : known.run(
-            now,
-            lastSuccess,
-            result.outcome,
-            detail,
-            lastSuccess,
-            now,
-            ttl,
-            result.resolver,
-            chain,
-            result.name,
-            result.family,
-          ).changes;
-      if (updated === 0)
-        first.run(
-          result.name,
-          result.family,
+      if (
+        answer &&
+        !unknown &&
+        result.outcome === 'answer' &&
+        unchanged.run(
           now,
-          lastSuccess,
+          now,
+          detail,
+          ttl,
+          resolver,
+          chain,
+          answer.ttls,
+          resolver,
+          chain,
+          name,
+          family,
+          answer.addresses,
+        ).changes > 0
+      )
+        return;
+
+      const prev = unknown
+        ? undefined
+        : (previous.get(name, family) as
+            | {
+                last_attempt: string;
+                last_success: string | null;
+                answer_ttls: string | null;
+                answer_resolver: string | null;
+                answer_chain: string | null;
+              }
+            | undefined);
+      if (answer) {
+        const wanted = new Set(result.addresses.map((a) => a.address));
+        const still = new Set<string>();
+        if (prev) {
+          const ttls = prev.answer_ttls ? (JSON.parse(prev.answer_ttls) as Record<string, number>) : {};
+          for (const row of openIntervals.all(name, family) as { id: number; address: string }[]) {
+            if (wanted.has(row.address)) still.add(row.address);
+            // Closed as it was last seen: at the previous success, with that answer's TTL, resolver and chain.
+            else
+              close.run(
+                prev.last_success,
+                ttls[row.address] ?? null,
+                prev.answer_resolver,
+                prev.answer_chain,
+                row.id,
+              );
+          }
+        }
+        for (const address of wanted) if (!still.has(address)) open.run(name, family, address, now);
+      }
+      const log = success ? (isNegative(result.outcome) ? negatives : undefined) : failures;
+      if (log) log(result, now, detail, prev?.last_attempt);
+      if (!prev)
+        first.run(
+          name,
+          family,
+          now,
+          success ? now : null,
           result.outcome,
           detail,
-          lastSuccess ? null : now,
+          success ? null : now,
           ttl,
-          result.resolver,
+          resolver,
           chain,
+          answer?.addresses ?? null,
+          answer?.ttls ?? null,
+          answer ? resolver : null,
+          answer ? chain : null,
         );
+      else if (answer)
+        succeeded.run(
+          now,
+          now,
+          result.outcome,
+          detail,
+          ttl,
+          resolver,
+          chain,
+          answer.addresses,
+          answer.ttls,
+          resolver,
+          chain,
+          name,
+          family,
+        );
+      else failed.run(now, result.outcome, detail, now, ttl, resolver, chain, name, family);
     },
   };
 }
@@ -187,44 +250,99 @@ export function recordLookups(db: Db, results: readonly LookupResult[], at: Date
   for (const result of results) recorder.record(result, at);
 }
 
+/** Open intervals end at their lookup's last success. */
+const OPEN_SINCE = `SELECT p.name, p.family, p.address, p.first_seen, l.last_success
+  FROM presence p JOIN lookups l ON l.name = p.name AND l.family = p.family
+  WHERE p.last_seen IS NULL AND l.last_success >= ?`;
+/** Closed intervals that ended at or after a time: the DNS changes since then, found by their index. */
+const CLOSED_SINCE = 'SELECT name, family, address, first_seen, last_seen FROM presence WHERE last_seen >= ?';
+
+type IntervalRow = [name: string, family: Family, address: string, firstSeen: string, lastSeen: string];
+
 /**
- * A stored time (UTC ISO 8601 text) as milliseconds since the epoch, worked out by SQLite: for
- * tens of thousands of rows that is much cheaper than a JavaScript string and Date.parse each.
+ * Stored times (UTC ISO 8601 text) as milliseconds since the epoch. The intervals of a pass share
+ * a few times (every open one ends at the pass's start), so each is parsed once.
  */
-const ms = (column: string) => `CAST(round(unixepoch(${column}, 'subsec') * 1000) AS INTEGER)`;
-
-const SIGHTING = `name, family, address, ${ms('first_seen')} AS firstSeen, ${ms('last_seen')} AS lastSeen`;
-
-/** Presence intervals of the given names that ended at or after `since`, merged per address. */
-export function loadSightings(db: Db, names: readonly string[], since: Date): Sighting[] {
-  const cutoff = since.toISOString();
-  if (names.length <= BULK) {
-    const query = stmt(
-      db,
-      `SELECT name, family, address, min(${ms('first_seen')}) AS firstSeen, max(${ms('last_seen')}) AS lastSeen
-       FROM presence WHERE name = ? AND last_seen >= ? GROUP BY family, address`,
-    );
-    return names.flatMap((name) => query.all(name, cutoff) as Sighting[]);
-  }
-  // One scan, merged here: grouping in SQLite sorted the whole table first.
-  const wanted = new Set(names);
-  const rows = stmt(db, `SELECT ${SIGHTING} FROM presence WHERE last_seen >= ?`).all(cutoff) as Sighting[];
-  return mergeIntervals(rows.filter((row) => wanted.has(row.name)));
+function timeParser(): (text: string) => number {
+  const known = new Map<string, number>();
+  return (text) => {
+    let ms = known.get(text);
+    if (ms === undefined) known.set(text, (ms = Date.parse(text)));
+    return ms;
+  };
 }
 
 /**
- * One sighting per name, family and address: the earliest start and the latest end of its
- * intervals, in the order each first appears. A few rows (one name's) are compared directly;
- * a key per row pays off only for many.
+ * The presence intervals of some names that end at or after a time, read once: the desired sets
+ * of all lists of a pass (or of `status`) take theirs from it, each from its own horizon on.
+ */
+export class Presence {
+  private constructor(
+    private readonly since: number,
+    private readonly byName: Map<string, Sighting[]>,
+  ) {}
+
+  static read(db: Db, names: Iterable<string>, since: Date): Presence {
+    const cutoff = since.toISOString();
+    const byName = new Map<string, Sighting[]>();
+    for (const name of names) byName.set(name, []);
+    const ms = timeParser();
+    const add = ([name, family, address, first, last]: IntervalRow) =>
+      byName.get(name)?.push({ name, family, address, firstSeen: ms(first), lastSeen: ms(last) });
+    // Rows as arrays: objects with their keys cost twice as much for 20,000 rows.
+    if (byName.size <= BULK) {
+      const query = stmt(
+        db,
+        'SELECT name, family, address, first_seen, last_seen FROM presence_intervals WHERE name = ? AND last_seen >= ?',
+      ).raw(true);
+      for (const name of byName.keys()) for (const row of query.all(name, cutoff) as IntervalRow[]) add(row);
+    } else {
+      // Two scans rather than a query per name: the open intervals (one per address a name answers
+      // with now) and the few closed ones within the horizon.
+      for (const sql of [OPEN_SINCE, CLOSED_SINCE])
+        for (const row of stmt(db, sql).raw(true).all(cutoff) as IntervalRow[]) add(row);
+    }
+    return new Presence(since.getTime(), byName);
+  }
+
+  /**
+   * One sighting per name, family and address (the earliest start and the latest end of its
+   * intervals that end at or after `since`), name by name in the order given; undefined when a
+   * name was not read or `since` is before what was read.
+   */
+  sightings(names: readonly string[], since: Date): Sighting[] | undefined {
+    const from = since.getTime();
+    if (from < this.since) return undefined;
+    const merged: Sighting[] = [];
+    for (const name of names) {
+      const rows = this.byName.get(name);
+      if (!rows) return undefined;
+      if (rows.length === 0) continue;
+      merged.push(...mergeIntervals(rows.filter((row) => row.lastSeen >= from)));
+    }
+    return merged;
+  }
+}
+
+/** Presence intervals of the given names that ended at or after `since`, merged per address. */
+export function loadSightings(db: Db, names: readonly string[], since: Date): Sighting[] {
+  return Presence.read(db, names, since).sightings(names, since) as Sighting[];
+}
+
+/**
+ * One sighting per family and address of one name's intervals: the earliest start and the latest
+ * end, in the order each first appears. Mostly one interval per address; a key per row pays off
+ * only for many (a rotating pool's name).
  */
 function mergeIntervals(rows: readonly Sighting[]): Sighting[] {
+  if (rows.length <= 1) return [...rows];
   const merged: Sighting[] = [];
   const index = rows.length > 8 ? new Map<string, number>() : undefined;
   for (const row of rows) {
-    const key = index ? `${row.name} ${row.family} ${row.address}` : '';
+    const key = index ? `${row.family} ${row.address}` : '';
     const at = index
       ? (index.get(key) ?? -1)
-      : merged.findIndex((m) => m.name === row.name && m.family === row.family && m.address === row.address);
+      : merged.findIndex((m) => m.family === row.family && m.address === row.address);
     if (at < 0) {
       index?.set(key, merged.length);
       merged.push(row);
@@ -240,95 +358,6 @@ function mergeIntervals(rows: readonly Sighting[]): Sighting[] {
   return merged;
 }
 
-/** Names read per turn of the event loop while a sync resolves. */
-const READ_STEP = 64;
-
-/**
- * The presence intervals of a sync's names, read while its other lookups are still on the wire:
- * once every lookup of a name in this pass is recorded, its rows cannot change before the desired
- * sets are computed (the run lock keeps other writers out). Reading them in the pauses between
- * answers spares the sync a read of the whole table after its last answer.
- */
-export class PresenceReader {
-  private readonly byName = new Map<string, Sighting[]>();
-  private readonly cutoff: string;
-  /** Lookups of each name not recorded yet in this pass. */
-  private readonly pending = new Map<string, number>();
-  private readonly queued: string[] = [];
-  private draining = false;
-  private failed: unknown;
-
-  /**
-   * `since`: the earliest end of an interval any of the sync's lists can need; `questions`: the
-   * pass's lookups.
-   */
-  constructor(
-    private readonly db: Db,
-    private readonly since: Date,
-    questions: readonly { name: string }[],
-  ) {
-    this.cutoff = since.toISOString();
-    for (const { name } of questions) this.pending.set(name, (this.pending.get(name) ?? 0) + 1);
-  }
-
-  /**
-   * Takes note of committed lookups. The intervals of each name whose lookups are now all
-   * recorded are read a few names per turn of the event loop: answers waiting on the sockets are
-   * taken in between, so the resolvers are never left without questions for long.
-   */
-  recorded(results: readonly { name: string }[]): void {
-    for (const { name } of results) {
-      const left = (this.pending.get(name) ?? 0) - 1;
-      this.pending.set(name, left);
-      if (left === 0) this.queued.push(name);
-    }
-    if (this.draining || this.queued.length === 0) return;
-    this.draining = true;
-    const step = () => {
-      try {
-        this.read(this.queued.splice(0, READ_STEP));
-      } catch (err) {
-        // Thrown by readRemaining, in the sync's own flow, rather than from a timer.
-        this.failed ??= err;
-        this.queued.length = 0;
-      }
-      if (this.queued.length > 0) setImmediate(step);
-      else this.draining = false;
-    };
-    setImmediate(step);
-  }
-
-  /** Reads what is still queued, at once; throws what a read in the background met. */
-  readRemaining(): void {
-    if (this.failed !== undefined) throw this.failed;
-    this.read(this.queued.splice(0));
-  }
-
-  private read(names: readonly string[]): void {
-    if (names.length === 0) return;
-    const rows = stmt(
-      this.db,
-      `SELECT ${SIGHTING} FROM presence WHERE name IN (SELECT value FROM json_each(?)) AND last_seen >= ?`,
-    ).all(JSON.stringify(names), this.cutoff) as Sighting[];
-    for (const name of names) this.byName.set(name, []);
-    for (const row of rows) this.byName.get(row.name)?.push(row);
-  }
-
-  /** What loadSightings would return, or undefined when a name was not read or `since` is too early. */
-  sightings(names: readonly string[], since: Date): Sighting[] | undefined {
-    if (since < this.since) return undefined;
-    const from = since.getTime();
-    const merged: Sighting[] = [];
-    for (const name of names) {
-      const known = this.byName.get(name);
-      if (!known) return undefined;
-      // Merged name by name, in the order of the names: what one merge of all rows gives.
-      merged.push(...mergeIntervals(known.filter((row) => row.lastSeen >= from)));
-    }
-    return merged;
-  }
-}
-
 /**
  * The state of the given names' failing lookups: the planner needs a name's status only while it
  * fails (to keep its last good answer up to stale_limit), and few names fail at a time.
@@ -337,12 +366,11 @@ export function loadFailing(db: Db, names: readonly string[]): NameStatus[] {
   const wanted = new Set(names);
   const rows = stmt(
     db,
-    `SELECT name, family, ${ms('last_success')} AS lastSuccess, outcome, detail
-     FROM lookups WHERE failing_since IS NOT NULL`,
+    'SELECT name, family, last_success, outcome, detail FROM lookups WHERE failing_since IS NOT NULL',
   ).all() as {
     name: string;
     family: Family;
-    lastSuccess: number | null;
+    last_success: string | null;
     outcome: string;
     detail: string | null;
   }[];
@@ -351,11 +379,24 @@ export function loadFailing(db: Db, names: readonly string[]): NameStatus[] {
     .map((r) => ({
       name: r.name,
       family: r.family,
-      lastSuccess: r.lastSuccess ?? undefined,
+      lastSuccess: r.last_success === null ? undefined : Date.parse(r.last_success),
       failing: true,
       outcome: r.outcome,
       ...(r.detail ? { detail: r.detail } : {}),
     }));
+}
+
+interface LookupRow {
+  name: string;
+  family: Family;
+  last_attempt: string;
+  last_success: string | null;
+  outcome: string;
+  detail: string | null;
+  failing_since: string | null;
+  ttl: number | null;
+  resolver: string | null;
+  chain: string | null;
 }
 
 export function allLookups(db: Db): LookupRow[] {

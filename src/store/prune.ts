@@ -41,7 +41,22 @@ export function prune(db: Db, cutoff: Date, now: Date): PruneResult {
           'INSERT INTO audit_checkpoints (at, pruned_through_seq, head_hash, pruned_entries, older_than) VALUES (?, ?, ?, ?, ?)',
         ).run(now.toISOString(), last.seq, last.hash, audit, c);
       }
-      const presence = db.prepare('DELETE FROM presence WHERE last_seen < ?').run(c).changes;
+      // An open interval ends at its lookup's last success: one whose name last answered before
+      // the cutoff goes too, and the lookup forgets that answer, so that the name's next answer
+      // opens new intervals rather than taking the deleted ones for still open.
+      const presence =
+        db.prepare('DELETE FROM presence WHERE last_seen < ?').run(c).changes +
+        db
+          .prepare(
+            `DELETE FROM presence WHERE last_seen IS NULL AND id IN (
+               SELECT p.id FROM presence p JOIN lookups l ON l.name = p.name AND l.family = p.family
+               WHERE p.last_seen IS NULL AND l.last_success < ?)`,
+          )
+          .run(c).changes;
+      db.prepare(
+        `UPDATE lookups SET answer = NULL, answer_ttls = NULL, answer_resolver = NULL, answer_chain = NULL
+         WHERE last_success < ?`,
+      ).run(c);
       const failures = db.prepare('DELETE FROM failures WHERE last_at < ?').run(c).changes;
       const negativeAnswers = db.prepare('DELETE FROM negative_answers WHERE last_at < ?').run(c).changes;
       const pushes = db.prepare('DELETE FROM pushes WHERE at < ?').run(c).changes;

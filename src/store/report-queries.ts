@@ -70,7 +70,7 @@ export function namesWithoutAddressIn(db: Db, since: string, until: string): str
   return db
     .prepare(
       `SELECT DISTINCT name FROM negative_answers n WHERE last_at >= ? AND first_at <= ?
-         AND NOT EXISTS (SELECT 1 FROM presence p WHERE p.name = n.name AND p.last_seen >= ? AND p.first_seen <= ?)
+         AND NOT EXISTS (SELECT 1 FROM presence_intervals p WHERE p.name = n.name AND p.last_seen >= ? AND p.first_seen <= ?)
        ORDER BY name`,
     )
     .pluck()

@@ -3,7 +3,7 @@ import type { Config, ListConfig } from '../config/types.js';
 import { desiredList } from '../planner/desired.js';
 import type { DesiredList } from '../planner/types.js';
 import type { Db } from '../store/db.js';
-import { loadFailing, loadSightings, type PresenceReader } from '../store/observations.js';
+import { loadFailing, loadSightings, type Presence } from '../store/observations.js';
 
 /** How far back a list's desired set looks: retention, or stale_limit for failing names. */
 export function horizonOf(config: Config, list: ListConfig): number {
@@ -11,15 +11,15 @@ export function horizonOf(config: Config, list: ListConfig): number {
 }
 
 /**
- * The desired set of one list at `now`, from what the database has observed; `presence` has the
- * intervals a sync already read while it resolved.
+ * The desired set of one list at `now`, from what the database has observed; `presence` may hold
+ * the intervals already read for all lists of a pass.
  */
 export function computeDesired(
   db: Db,
   config: Config,
   list: ListConfig,
   now: number,
-  presence?: PresenceReader,
+  presence?: Presence,
 ): DesiredList {
   const since = new Date(now - horizonOf(config, list));
   const names = namesOf(list);

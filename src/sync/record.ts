@@ -1,8 +1,9 @@
+import { namesOf } from '../config/lists.js';
 import type { Config, ListConfig } from '../config/types.js';
 import type { DesiredList } from '../planner/types.js';
 import type { LookupResult } from '../resolver/types.js';
 import { durableAtEnd, type Db } from '../store/db.js';
-import { lookupRecorder, PresenceReader, recordLookups } from '../store/observations.js';
+import { lookupRecorder, Presence, recordLookups } from '../store/observations.js';
 import { computeDesired, horizonOf } from './desired-from-store.js';
 import { questionsOf, resolveAll } from './resolve-all.js';
 
@@ -16,8 +17,6 @@ const RECORD_BATCH = 64;
 
 export interface Pass {
   lookups: LookupResult[];
-  /** The presence of the pass's names, read while it resolved; undefined when recorded at the end. */
-  presence?: PresenceReader;
   /** The lookups still to record when the desired sets are computed. */
   unrecorded: LookupResult[];
 }
@@ -46,19 +45,16 @@ export async function resolvePass(
  * Batches are committed as they fill: the write lock is held for milliseconds at a time, never
  * through slow lookups, so a `plan` (which takes no run lock) is not kept waiting. The lock file
  * makes this sync the only other writer. What a sync killed part-way committed are true
- * observations; the next sync goes on from them. The presence of each name whose lookups are all
- * committed is read in between as well, for the desired sets.
+ * observations; the next sync goes on from them.
  */
 async function resolveAndRecord(
   config: Config,
   db: Db,
   lists: ListConfig[],
   at: Date,
-): Promise<{ lookups: LookupResult[]; presence: PresenceReader }> {
+): Promise<{ lookups: LookupResult[] }> {
   const questions = questionsOf(lists);
   const recorder = lookupRecorder(db);
-  const horizon = Math.max(0, ...lists.map((l) => horizonOf(config, l)));
-  const presence = new PresenceReader(db, new Date(at.getTime() - horizon), questions);
   const batch: LookupResult[] = [];
   let failed: unknown;
   const commitBatch = () => {
@@ -67,7 +63,6 @@ async function resolveAndRecord(
         db.transaction(() => {
           for (const result of batch) recorder.record(result, at);
         })();
-        presence.recorded(batch);
       } catch (err) {
         // Reported once resolution is over: the lookups in flight finish first.
         failed = err;
@@ -85,8 +80,7 @@ async function resolveAndRecord(
     return results;
   });
   if (failed !== undefined) throw failed;
-  presence.readRemaining();
-  return { lookups, presence };
+  return { lookups };
 }
 
 /**
@@ -105,8 +99,15 @@ export function desiredSets(
   db.exec('BEGIN IMMEDIATE');
   try {
     recordLookups(db, pass.unrecorded, at);
+    // The presence of every list's names, read once, from the earliest horizon on.
+    const horizon = Math.max(0, ...lists.map((l) => horizonOf(config, l)));
+    const presence = Presence.read(
+      db,
+      new Set(lists.flatMap((l) => namesOf(l))),
+      new Date(at.getTime() - horizon),
+    );
     for (const list of lists)
-      desired.set(list.name, computeDesired(db, config, list, at.getTime(), pass.presence));
+      desired.set(list.name, computeDesired(db, config, list, at.getTime(), presence));
     db.exec(preview ? 'ROLLBACK' : 'COMMIT');
   } catch (err) {
     if (db.inTransaction) db.exec('ROLLBACK');

@@ -1,14 +1,14 @@
 import { sortAddresses, type Family } from '../address.js';
-import { resolvedNamesOf } from '../config/lists.js';
+import { namesOf, resolvedNamesOf } from '../config/lists.js';
 import type { Config } from '../config/types.js';
 import { appliedCount } from '../store/applied.js';
 import type { Db } from '../store/db.js';
 import { loadLearned, withLearned, type LearnedName } from '../store/learned.js';
 import { lastDeliveries, type Delivery } from '../store/notifications.js';
-import { allLookups } from '../store/observations.js';
+import { allLookups, Presence } from '../store/observations.js';
 import { loadLeftovers } from '../store/placements.js';
 import { lastRun, latestPushes, type PushRow, type RunRow } from '../store/runs.js';
-import { computeDesired } from './desired-from-store.js';
+import { computeDesired, horizonOf } from './desired-from-store.js';
 
 export interface NameStatus {
   name: string;
@@ -75,8 +75,14 @@ export function buildStatus(config: Config, db: Db, now: number): StatusData {
   const counts = appliedCount(db);
   const learnedRows = new Map(loadLearned(db).map((l) => [`${l.list}|${l.name}`, l]));
   const known = withLearned(db, [...config.lists.values()], new Date(now));
+  // The presence of every list's names (learned and forgotten ones too), read once, from the earliest horizon on.
+  const presence = Presence.read(
+    db,
+    new Set(known.flatMap((l) => namesOf(l))),
+    new Date(now - Math.max(0, ...known.map((l) => horizonOf(config, l)))),
+  );
   const lists = known.map((list): ListStatus => {
-    const desired = computeDesired(db, config, list, now);
+    const desired = computeDesired(db, config, list, now, presence);
     return {
       list: list.name,
       addresses: sortAddresses(desired.entries.keys()),
