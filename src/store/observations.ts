@@ -386,19 +386,31 @@ export function loadFailing(db: Db, names: readonly string[]): NameStatus[] {
     }));
 }
 
-interface LookupRow {
-  name: string;
-  family: Family;
-  last_attempt: string;
-  last_success: string | null;
+/** What `status` shows of a lookup. */
+export interface LookupState {
   outcome: string;
-  detail: string | null;
+  last_success: string | null;
   failing_since: string | null;
-  ttl: number | null;
-  resolver: string | null;
-  chain: string | null;
+  detail: string | null;
 }
 
-export function allLookups(db: Db): LookupRow[] {
-  return stmt(db, 'SELECT * FROM lookups ORDER BY name, family').all() as LookupRow[];
+type LookupStateRow = [
+  name: string,
+  family: Family,
+  ...state: [string, string | null, string | null, string | null],
+];
+
+/** The latest lookup of each name, by name and family: only the columns `status` shows. */
+export function lookupStates(db: Db): Map<string, Partial<Record<Family, LookupState>>> {
+  const byName = new Map<string, Partial<Record<Family, LookupState>>>();
+  // Arrays, not objects with every column: 20,000 rows for 10,000 names.
+  const rows = stmt(db, 'SELECT name, family, outcome, last_success, failing_since, detail FROM lookups')
+    .raw(true)
+    .all() as LookupStateRow[];
+  for (const [name, family, outcome, last_success, failing_since, detail] of rows) {
+    let states = byName.get(name);
+    if (!states) byName.set(name, (states = {}));
+    states[family] = { outcome, last_success, failing_since, detail };
+  }
+  return byName;
 }

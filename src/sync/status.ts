@@ -5,7 +5,7 @@ import { appliedCount } from '../store/applied.js';
 import type { Db } from '../store/db.js';
 import { loadLearned, withLearned, type LearnedName } from '../store/learned.js';
 import { lastDeliveries, type Delivery } from '../store/notifications.js';
-import { allLookups, Presence } from '../store/observations.js';
+import { lookupStates, Presence } from '../store/observations.js';
 import { loadLeftovers } from '../store/placements.js';
 import { lastRun, latestPushes, type PushRow, type RunRow } from '../store/runs.js';
 import { computeDesired, horizonOf } from './desired-from-store.js';
@@ -71,7 +71,7 @@ export interface StatusData {
  * what has aged out.
  */
 export function buildStatus(config: Config, db: Db, now: number): StatusData {
-  const lookups = new Map(allLookups(db).map((l) => [`${l.name}|${l.family}`, l]));
+  const lookups = lookupStates(db);
   const counts = appliedCount(db);
   const learnedRows = new Map(loadLearned(db).map((l) => [`${l.list}|${l.name}`, l]));
   const known = withLearned(db, [...config.lists.values()], new Date(now));
@@ -83,15 +83,15 @@ export function buildStatus(config: Config, db: Db, now: number): StatusData {
   );
   const lists = known.map((list): ListStatus => {
     const desired = computeDesired(db, config, list, now, presence);
-    return {
-      list: list.name,
-      addresses: sortAddresses(desired.entries.keys()),
-      ...(list.wildcards ? { learns: list.wildcards } : {}),
-      names: resolvedNamesOf(list).map((name) => ({
+    const failing: string[] = [];
+    const names = resolvedNamesOf(list).map((name): NameStatus => {
+      const states = lookups.get(name);
+      if (list.families.some((f) => states?.[f]?.failing_since)) failing.push(name);
+      return {
         name,
         ...learnedAs(learnedRows.get(`${list.name}|${name}`)),
         lookups: list.families.map((family) => {
-          const l = lookups.get(`${name}|${family}`);
+          const l = states?.[family];
           return {
             family,
             outcome: l?.outcome ?? 'never looked up',
@@ -100,10 +100,14 @@ export function buildStatus(config: Config, db: Db, now: number): StatusData {
             detail: l?.detail ?? null,
           };
         }),
-      })),
-      failing: resolvedNamesOf(list).filter((n) =>
-        list.families.some((f) => lookups.get(`${n}|${f}`)?.failing_since),
-      ),
+      };
+    });
+    return {
+      list: list.name,
+      addresses: sortAddresses(desired.entries.keys()),
+      ...(list.wildcards ? { learns: list.wildcards } : {}),
+      names,
+      failing,
     };
   });
   const pushes = latestPushes(db);

@@ -19,15 +19,16 @@ export function registerStatus(program: Command): void {
             ctx.printJson(status);
           } else {
             const { last_run: run, lists, targets, leftovers, notifications } = status;
-            const out: string[] = [];
-            out.push(
+            // Written as the lines are made, a chunk at a time: 10,000 names are over half a megabyte.
+            const out = chunkedWriter((chunk) => ctx.print(chunk));
+            out.line(
               run
                 ? `last run #${run.id} ${run.command} ${run.started_at}: ${run.outcome}${run.summary ? ` (${run.summary})` : ''}`
                 : 'no run yet',
             );
-            out.push('', 'lists');
+            out.line('', 'lists');
             for (const l of lists) {
-              out.push(
+              out.line(
                 `  ${l.list}: ${l.addresses.length} address(es)${l.failing.length ? `, FAILING: ${l.failing.join(', ')}` : ''}` +
                   `${l.learns ? `; learns ${l.learns.join(', ')} from forwarded answers` : ''}`,
               );
@@ -41,36 +42,36 @@ export function registerStatus(program: Command): void {
                   .filter(Boolean)
                   .sort()
                   .at(-1);
-                out.push(`    ${n.name}  ${parts.join(', ')}${last ? `  (last answer ${last})` : ''}`);
+                out.line(`    ${n.name}  ${parts.join(', ')}${last ? `  (last answer ${last})` : ''}`);
                 if (n.learned)
-                  out.push(
+                  out.line(
                     `      learned ${n.learned.first_learned} from ${n.learned.client} (${n.learned.entry}); last asked ${n.learned.last_queried} by ${n.learned.last_client}`,
                   );
               }
-              if (l.addresses.length) out.push(`    addresses: ${l.addresses.join(' ')}`);
+              if (l.addresses.length) out.line(`    addresses: ${l.addresses.join(' ')}`);
             }
-            out.push('', 'targets');
+            out.line('', 'targets');
             for (const t of targets) {
               const p = t.last_push;
-              out.push(
+              out.line(
                 `  ${t.target} (${t.type}): ${p ? `last push ${p.at} ${p.outcome} (+${p.added} -${p.removed})${p.detail ? `: ${p.detail}` : ''}` : 'never pushed'}` +
                   `${t.last_success && p && t.last_success !== p.at ? `; last success ${t.last_success}` : ''}`,
               );
               for (const [list, count] of Object.entries(t.entries))
-                out.push(`    ${list}: ${count} entr${count === 1 ? 'y' : 'ies'}`);
+                out.line(`    ${list}: ${count} entr${count === 1 ? 'y' : 'ies'}`);
             }
             if (leftovers.length > 0) {
-              out.push('', 'left behind (filled by dnsfence, no longer configured)');
+              out.line('', 'left behind (filled by dnsfence, no longer configured)');
               for (const l of leftovers)
-                out.push(
+                out.line(
                   `  ${l.place} (target ${l.target}, list ${l.list}, ${l.entries} entr${l.entries === 1 ? 'y' : 'ies'}, since ${l.since})`,
                   `    remove it with: ${l.removal}`,
                 );
             }
             if (notifications.length > 0) {
-              out.push('', 'notifications');
+              out.line('', 'notifications');
               for (const { entry, last } of notifications)
-                out.push(
+                out.line(
                   `  ${entry}: ${
                     !last
                       ? 'nothing sent yet (dnsfence notify test sends a test event)'
@@ -78,7 +79,7 @@ export function registerStatus(program: Command): void {
                   }`,
                 );
             }
-            ctx.print(out.join('\n'));
+            out.end();
           }
           return ExitCode.ok;
         } finally {
@@ -86,4 +87,22 @@ export function registerStatus(program: Command): void {
         }
       }),
     );
+}
+
+/** Lines gathered into chunks of about 64 KiB, each handed to `write` when full and at the end. */
+function chunkedWriter(write: (chunk: string) => void): { line(...lines: string[]): void; end(): void } {
+  let chunk = '';
+  return {
+    line(...lines) {
+      for (const l of lines) chunk += `${l}\n`;
+      if (chunk.length >= 65_536) {
+        write(chunk);
+        chunk = '';
+      }
+    },
+    end() {
+      if (chunk) write(chunk);
+      chunk = '';
+    },
+  };
 }
