@@ -113,7 +113,8 @@ export function desiredList(input: DesiredInput): DesiredList {
       }
       const prior = entries.get(s.address);
       if (prior) {
-        if (!prior.names.includes(name)) prior.names = [...prior.names, name].sort();
+        // Sorted once all names are in: a CDN's address, shared by hundreds of names, was re-sorted per name.
+        if (!prior.names.includes(name)) prior.names.push(name);
         if (prior.source === 'stale' && !stale) prior.source = 'dns';
       } else {
         entries.set(s.address, {
@@ -125,7 +126,10 @@ export function desiredList(input: DesiredInput): DesiredList {
       }
     });
   }
-  for (const address of entries.keys()) excluded.delete(address);
+  for (const [address, entry] of entries) {
+    if (entry.names.length > 1) entry.names.sort();
+    excluded.delete(address);
+  }
   const covered = dropCovered(entries, excluded);
   return {
     list: list.name,
