@@ -298,9 +298,10 @@ export class Presence {
       for (const name of byName.keys()) for (const row of query.all(name, cutoff) as IntervalRow[]) add(row);
     } else {
       // Two scans rather than a query per name: the open intervals (one per address a name answers
-      // with now) and the few closed ones within the horizon.
+      // with now) and the few closed ones within the horizon. Row by row: an array of all 20,000
+      // rows at once raised a 10,000-name sync's peak RSS by about 15 MB.
       for (const sql of [OPEN_SINCE, CLOSED_SINCE])
-        for (const row of stmt(db, sql).raw(true).all(cutoff) as IntervalRow[]) add(row);
+        for (const row of stmt(db, sql).raw(true).iterate(cutoff) as IterableIterator<IntervalRow>) add(row);
     }
     return new Presence(since.getTime(), byName);
   }
