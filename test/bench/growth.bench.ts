@@ -14,6 +14,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
+import { TARGET_TYPES } from '../../adapters/registry.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { LookupResult } from '../../src/resolver/types.js';
 import { openDatabase, type Db } from '../../src/store/db.js';
@@ -100,7 +101,7 @@ async function simulate(dir: string, configPath: string, names: string[], text: 
   rmSync(join(dir, 'dnsfence.db'), { force: true });
   rmSync(join(dir, 'lists'), { recursive: true, force: true });
   writeFileSync(configPath, text);
-  const config = parseConfig(text, configPath);
+  const config = parseConfig(text, configPath, TARGET_TYPES);
   const db = openDatabase(config.database);
   migrate(db, config.database);
   const t0 = performance.now();
@@ -125,7 +126,7 @@ async function dayAfter(
   cpSync(join(dir, 'lists'), join(copy, 'lists'), { recursive: true });
   const configPath = join(copy, 'dnsfence.yaml');
   writeFileSync(configPath, text);
-  const config = parseConfig(text, configPath);
+  const config = parseConfig(text, configPath, TARGET_TYPES);
   const db = openDatabase(config.database);
   const last = Date.parse((db.prepare('SELECT max(started_at) AS t FROM runs').get() as { t: string }).t);
   const cpuMs: number[] = [];
