@@ -11,6 +11,8 @@ export type Forwarded =
 
 /** Sockets per UDP upstream: each query leaves from one of them at random (a random source port). */
 const UDP_SOCKETS = 8;
+/** Queries per socket before it is replaced by one on another random port. */
+const UDP_RECYCLE = 500;
 
 /**
  * The upstreams, asked with the resolver's own transports and their checks (a random ID per query,
@@ -20,7 +22,7 @@ const UDP_SOCKETS = 8;
  * next server, and is what the client gets when no server does better.
  */
 export class Upstreams {
-  private readonly udp = new UdpTransport(UDP_SOCKETS);
+  private readonly udp = new UdpTransport(UDP_SOCKETS, UDP_RECYCLE);
   private readonly tcp = new TcpTransport();
   private tls: TlsTransport | undefined;
   private doh: DohTransport | undefined;

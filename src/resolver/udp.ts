@@ -55,6 +55,8 @@ interface Slot {
   /** Resolves once the socket is connected; sends wait for it. */
   ready: Promise<void>;
   connected: boolean;
+  /** Queries sent from it. */
+  sent: number;
 }
 
 /**
@@ -70,7 +72,18 @@ export class UdpTransport implements Transport {
   /** The same pools by the configuration's own server objects: no key to build per query. */
   private bySpec = new WeakMap<ResolverSpec, Slot[]>();
 
-  constructor(private readonly poolSize = 4) {}
+  /** Slots replaced by fresh sockets, closed once their last query is done. */
+  private retiring: Slot[] = [];
+
+  /**
+   * `recycleAfter`: a socket is replaced by a new one (another random port) after that many
+   * queries; 0 keeps it. A long-running forwarder's few sockets would otherwise offer an off-path
+   * spoofer the same ports for days.
+   */
+  constructor(
+    private readonly poolSize = 4,
+    private readonly recycleAfter = 0,
+  ) {}
 
   private pool(server: ResolverSpec): Slot[] {
     let pool = this.bySpec.get(server);
@@ -102,7 +115,7 @@ export class UdpTransport implements Transport {
       for (const p of [...pending.values()]) p.finish(failure);
     });
     socket.unref();
-    const slot: Slot = { socket, pending, ready: Promise.resolve(), connected: false };
+    const slot: Slot = { socket, pending, ready: Promise.resolve(), connected: false, sent: 0 };
     slot.ready = new Promise<void>((resolve) => {
       socket.connect(server.port, server.host, () => {
         slot.connected = true;
@@ -138,7 +151,13 @@ export class UdpTransport implements Transport {
 
   send(server: ResolverSpec, asked: Query, timeoutMs: number, done: (result: Exchange) => void): void {
     const pool = this.pool(server);
-    const slot = pool[randomId() % pool.length]!;
+    const index = randomId() % pool.length;
+    const slot = pool[index]!;
+    if (this.recycleAfter > 0 && ++slot.sent >= this.recycleAfter) {
+      // This query is its last: the next ones leave from a new socket.
+      pool[index] = this.open(server);
+      this.retiring.push(slot);
+    }
     const query = withFreeId(asked, slot.pending, randomId);
     const entry = new Pending(
       server,
@@ -199,13 +218,21 @@ export class UdpTransport implements Transport {
     for (const pool of this.pools.values())
       for (const slot of pool)
         for (const entry of slot.pending.values()) if (entry.deadline <= now) entry.timeOut();
+    if (this.retiring.length === 0) return;
+    for (const slot of this.retiring)
+      for (const entry of slot.pending.values()) if (entry.deadline <= now) entry.timeOut();
+    this.retiring = this.retiring.filter((slot) => {
+      if (slot.pending.size > 0) return true;
+      slot.socket.close();
+      return false;
+    });
   };
 
   async close(): Promise<void> {
     this.outbox = [];
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = undefined;
-    for (const pool of this.pools.values()) {
+    for (const pool of [...this.pools.values(), this.retiring]) {
       for (const { socket, pending } of pool) {
         for (const p of [...pending.values()])
           p.finish({ kind: 'failed', outcome: 'timeout', detail: 'resolver closed' });
@@ -213,6 +240,7 @@ export class UdpTransport implements Transport {
       }
     }
     this.pools.clear();
+    this.retiring = [];
     this.bySpec = new WeakMap();
   }
 }
