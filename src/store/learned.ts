@@ -54,6 +54,11 @@ export function recordAsked(db: Db, asked: readonly Asked[]): void {
   for (const a of asked) upsert.run(a.list, a.name, a.entry, a.at, a.client, a.at, a.client);
 }
 
+/** Whether an entry of the list still matches a name it learned (a removed wildcard takes its names). */
+export function stillMatched(list: ListConfig, row: Pick<LearnedName, 'name' | 'entry'>): boolean {
+  return (list.wildcards ?? []).some((w) => matchesWildcard(row.name, w)) || list.names.includes(row.entry);
+}
+
 /**
  * The lists with the names they learned, as a pass at `now` uses them: `learned` (within the
  * list's retention of their last query: resolved like configured names) and `forgotten` (older:
@@ -76,10 +81,7 @@ export function withLearned(db: Db, lists: readonly ListConfig[], now: Date): Li
     const learned: string[] = [];
     const forgotten: string[] = [];
     for (const r of own) {
-      if (configured.has(r.name)) continue;
-      const matched =
-        (list.wildcards ?? []).some((w) => matchesWildcard(r.name, w)) || configured.has(r.entry);
-      if (!matched) continue;
+      if (configured.has(r.name) || !stillMatched(list, r)) continue;
       (r.last_queried >= since ? learned : forgotten).push(r.name);
     }
     return learned.length + forgotten.length === 0 ? list : { ...list, learned, forgotten };

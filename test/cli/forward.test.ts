@@ -280,6 +280,12 @@ describe('status, history and report show what was learned', () => {
       /Names learned from DNS traffic \(the forwarder\):\n {2}av {2}x\.avcloud\.intra2net\.com {2}learned \S+ \S+ from 127\.0\.0\.1 {2}through \*\.avcloud\.intra2net\.com/,
     );
     expect(report.stdout).toMatch(/fw +av +\+ added +203\.0\.113\.7 +dns +x\.avcloud\.intra2net\.com/);
+    // The wildcard taken out of the configuration takes its learned names with it; history says so.
+    writeFileSync(config, readFileSync(config, 'utf8').replace('"*.avcloud.intra2net.com", ', ''));
+    const after = await cli(['-c', config, 'history', 'x.avcloud.intra2net.com']);
+    expect(after.stdout).toMatch(
+      /^x\.avcloud\.intra2net\.com\n {2}learned by list av .*; no longer a name of the list: \*\.avcloud\.intra2net\.com is not configured any more$/m,
+    );
   }, 60_000);
 });
 

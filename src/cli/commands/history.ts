@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { parseAddress, type Address } from '../../address.js';
 import { expandName } from '../../config/names.js';
-import type { Config } from '../../config/types.js';
+import type { Config, ListConfig } from '../../config/types.js';
 import { ConfigError, ExitCode } from '../../errors.js';
 import { listDrops, type ListDrop } from '../../planner/hygiene.js';
 import type { Db } from '../../store/db.js';
@@ -12,7 +12,7 @@ import {
   prefixHistory,
   type AddressHistory,
 } from '../../store/history.js';
-import { learnedAs } from '../../store/learned.js';
+import { learnedAs, stillMatched, type LearnedName } from '../../store/learned.js';
 import { parseInstant } from '../../time.js';
 import { action } from '../context.js';
 
@@ -102,10 +102,11 @@ function nameLines(db: Db, config: Config, subject: string, since: string, json:
     throw new ConfigError(`"${subject}" is neither an address, a prefix nor a DNS name`);
   const name = expanded.names[0] as string;
   const learned = learnedAs(db, name).filter((l) => config.lists.has(l.list));
+  const current = (l: LearnedName) => stillMatched(config.lists.get(l.list) as ListConfig, l);
   const lists = [
     ...new Set([
       ...[...config.lists.values()].filter((l) => l.names.includes(name)).map((l) => l.name),
-      ...learned.map((l) => l.list),
+      ...learned.filter(current).map((l) => l.list),
     ]),
   ];
   if (lists.length === 0 && !everLookedUp(db, name))
@@ -116,7 +117,8 @@ function nameLines(db: Db, config: Config, subject: string, since: string, json:
     `${h.name}${lists.length > 0 ? `  (list${lists.length === 1 ? '' : 's'} ${lists.join(', ')})` : ''}`,
     ...learned.map(
       (l) =>
-        `  learned by list ${l.list} ${short(l.first_learned)} from ${l.client} (${l.entry}); last asked ${short(l.last_queried)} by ${l.last_client}`,
+        `  learned by list ${l.list} ${short(l.first_learned)} from ${l.client} (${l.entry}); last asked ${short(l.last_queried)} by ${l.last_client}` +
+        (current(l) ? '' : `; no longer a name of the list: ${l.entry} is not configured any more`),
     ),
   ];
   if (h.presence.length === 0 && h.failures.length === 0 && h.negative.length === 0)
