@@ -143,29 +143,8 @@ export function cli(
   if (!existsSync(fileURLToPath(new URL('../dist/dnsfence.cjs', import.meta.url)))) {
     throw new Error('dist/ is missing: run `npm run build` (npm test does) before the end-to-end tests');
   }
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: options.cwd ?? process.cwd(),
-    env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<CliRun>((resolve, reject) =>
-    child.on('close', (code, signal) => {
-      try {
-        assertNoSecret(stdout, `the stdout of dnsfence ${args.join(' ')}`);
-        assertNoSecret(stderr, `the stderr of dnsfence ${args.join(' ')}`);
-        secretScan.outputs += 1;
-      } catch (e) {
-        reject(e as Error);
-        return;
-      }
-      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
-    }),
-  );
-  return Object.assign(done, { pid: child.pid as number });
+  const run = cliProcess(args, options);
+  return Object.assign(run.done, { pid: run.pid });
 }
 
 /**
@@ -174,7 +153,11 @@ export function cli(
  */
 export function cliProcess(
   args: string[],
-  options: { cwd?: string; env?: Record<string, string> } = {},
+  options: {
+    cwd?: string;
+    env?: Record<string, string>;
+    /** run inside this network namespace */ netns?: string;
+  } = {},
 ): {
   pid: number;
   stdout(): string;
@@ -184,7 +167,10 @@ export function cliProcess(
   signal(signal: NodeJS.Signals): void;
   done: Promise<CliRun>;
 } {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const command = [process.execPath, BIN, ...args];
+  // `ip netns exec` execs the command: the pid stays the CLI's.
+  const [program, ...argv] = options.netns ? ['ip', 'netns', 'exec', options.netns, ...command] : command;
+  const child = spawn(program as string, argv, {
     cwd: options.cwd ?? process.cwd(),
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

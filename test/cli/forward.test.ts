@@ -1,9 +1,19 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BIN, cli, freePort, netns, startKnot, tempDir, waitFor, type CliRun } from '../helpers.js';
+import {
+  BIN,
+  cli,
+  cliProcess,
+  freePort,
+  netns,
+  startKnot,
+  tempDir,
+  waitFor,
+  type CliRun,
+} from '../helpers.js';
 
 // dnsfence watch as the DNS forwarder, run as an admin runs it, inside a private network namespace
 // with real nft and Knot DNS behind it. An application there asks the forwarder and sends its
@@ -117,30 +127,9 @@ targets:
 }
 
 /** `dnsfence watch`, started inside the namespace as an admin would. */
-function watch(...args: string[]): Promise<CliRun> & { pid: number } {
-  const child = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      ns.name,
-      process.execPath,
-      BIN,
-      '-c',
-      join(dir.path, 'dnsfence.yaml'),
-      'watch',
-      ...args,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<CliRun>((resolve) =>
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr })),
-  );
-  return Object.assign(done, { pid: child.pid as number, output: () => stderr });
+function watch(...args: string[]): Promise<CliRun> & { pid: number; output(): string } {
+  const run = cliProcess(['-c', join(dir.path, 'dnsfence.yaml'), 'watch', ...args], { netns: ns.name });
+  return Object.assign(run.done, { pid: run.pid, output: run.stderr });
 }
 
 /** A dnsfence command in the namespace, as the admin runs it on the firewall host. */
@@ -173,11 +162,7 @@ function firstPackets(type: 'A' | 'AAAA', names: string[]): { name: string; addr
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function started(watcher: ReturnType<typeof watch>): Promise<void> {
-  await waitFor(
-    () => (watcher as unknown as { output(): string }).output().includes('forward: answering on'),
-    15_000,
-    'the forwarder to answer',
-  );
+  await waitFor(() => watcher.output().includes('forward: answering on'), 15_000, 'the forwarder to answer');
 }
 
 describe('watch forwards DNS and puts new addresses on the firewall before the answer', () => {
