@@ -46,6 +46,9 @@ describe('the HTML report in a real browser', () => {
     const demo = await runDemo(() => undefined, silentLogger);
     process.env.TMPDIR = previous;
     const html = renderReport(demo.report, 'html');
+    // One document: the learned names and the feed consumers inside it, then its end, once.
+    expect(html.match(/<\/body><\/html>/g)).toHaveLength(1);
+    expect(html.trimEnd().endsWith('</body></html>')).toBe(true);
     const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
     const requests: string[] = [];
     page.on('request', (r) => requests.push(r.url()));

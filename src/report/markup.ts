@@ -250,7 +250,6 @@ ${timelines(model)}
 ${changesTable(model)}
 <h2>${LISTS_TITLE}</h2>
 ${listsTable(model)}
-${learnedTable(model)}</body></html>
-${showsFeeds(model) ? `<h2>${FEEDS_TITLE}</h2>\n${feedsTable(model)}\n` : ''}</body></html>
+${learnedTable(model)}${showsFeeds(model) ? `<h2>${FEEDS_TITLE}</h2>\n${feedsTable(model)}\n` : ''}</body></html>
 `;
 }
