@@ -5,6 +5,10 @@ import type { ListRef, ListState, Operation, Snapshot, TargetPlan } from '../../
 import type { Place } from '../../src/store/placements.js';
 import type { Adapter, Additions, ApplyResult } from '../types.js';
 import { failedLine, ipsetFailure, runIpset } from './command.js';
+
+/** The `ipset restore` line that creates a set as dnsfence makes them. */
+const createLine = (set: string, family: Family, maxelem: number) =>
+  `create ${set} hash:net family ${ipsetFamily(family)} maxelem ${maxelem}`;
 import { parseSave, SaveFormatError, type SavedSet } from './save.js';
 import { ipsetFamily, setName, tempName, type IpsetTarget } from './settings.js';
 
@@ -145,7 +149,7 @@ export class IpsetAdapter implements Adapter<IpsetDetail> {
           ops.push({
             kind: 'create-set',
             list: l.list,
-            description: `create set ${live} hash:net family ${ipsetFamily(family)} maxelem ${maxelem}`,
+            description: createLine(live, family, maxelem).replace(/^create /, 'create set '),
             data,
           });
         const ofFamily = (c: Change) => familyOf(c.address) === family;
@@ -179,8 +183,7 @@ export class IpsetAdapter implements Adapter<IpsetDetail> {
     const lines: string[] = [];
     const takesEffect = new Map<Operation, number>();
     const of = (kind: string) => plan.operations.filter((o) => o.kind === kind);
-    const create = ({ set, family }: SetOp) =>
-      `create ${set} hash:net family ${ipsetFamily(family)} maxelem ${maxelem}`;
+    const create = ({ set, family }: SetOp) => createLine(set, family, maxelem);
     const push = (op: Operation, line: string) => takesEffect.set(op, lines.push(line));
     for (const op of of('destroy-leftover')) push(op, `destroy ${(op.data as SetOp).set}`);
     for (const op of of('create-set')) push(op, create(op.data as SetOp));
@@ -245,7 +248,7 @@ export class IpsetAdapter implements Adapter<IpsetDetail> {
       for (const { family, live } of this.sets(ref.remote)) {
         const mine = add.filter((c) => familyOf(c.address) === family);
         if (mine.length === 0) continue;
-        lines.push(`create ${live} hash:net family ${ipsetFamily(family)} maxelem ${maxelem}`);
+        lines.push(createLine(live, family, maxelem));
         for (const c of mine) lines.push(`add ${live} ${c.address}`);
         applied.push(...mine);
       }

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import type { z } from 'zod';
-import { argvSetting } from '../argv.js';
+import { argvSetting } from '../../src/config/argv.js';
 import { warnFamilyNotHeld } from '../families.js';
 import type { TargetType } from '../types.js';
 import { ipsetRules } from './rules.js';

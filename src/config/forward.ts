@@ -2,7 +2,8 @@ import ipaddr from 'ipaddr.js';
 import { parseAddress, type Address } from '../address.js';
 import { systemResolvers, type ResolverSpec, type ResolverTrust } from './resolver-spec.js';
 import { formatDuration } from '../time.js';
-import { isLoopback, resolverSpec } from './resolvers.js';
+import { resolverSpec } from './resolvers.js';
+import { isLoopback } from './serve.js';
 import type { RawConfig } from './schema.js';
 import type { Endpoint, ForwardConfig, TargetConfig, TargetTypeSpec } from './types.js';
 

@@ -1,3 +1,4 @@
+import { argvSetting } from './argv.js';
 import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import { keyPath } from './key-path.js';
@@ -95,11 +96,7 @@ function buildEntry(
   const base = { events: own.events ?? [...NOTIFY_EVENTS], timeoutMs: own.timeout ?? NOTIFY_TIMEOUT_MS };
   const at = keyPath(path);
   if (raw.type === 'exec') {
-    const command = typeof own.command === 'string' ? [own.command] : (own.command as string[]);
-    if (typeof own.command === 'string' && /\s/.test(own.command.trim()))
-      warn(
-        `${at}.command: ${JSON.stringify(own.command)} is one program name; to pass arguments write a list: [${own.command.trim().split(/\s+/).join(', ')}]`,
-      );
+    const command = argvSetting(own.command as string | string[], 'command', 'command', { key: at, warn });
     return { type: 'exec', label: `${at} exec (${command[0]})`, command, ...base };
   }
   const given = (['url', 'url_env', 'url_file'] as const).filter((k) => own[k] !== undefined);

@@ -1,3 +1,4 @@
+import { isLoopback } from './serve.js';
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { errnoText } from '../errno.js';
@@ -66,8 +67,4 @@ function readTrust(t: NonNullable<RawConfig['resolver_tls']>, dir: string, fail:
   if (!pem.includes('-----BEGIN CERTIFICATE-----'))
     fail(['resolver_tls', 'ca'], `${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
   return { ca: pem };
-}
-
-export function isLoopback(host: string): boolean {
-  return host === '::1' || /^127\./.test(host);
 }

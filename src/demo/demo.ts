@@ -9,7 +9,6 @@ import type { Config, Endpoint } from '../config/types.js';
 import { Forwarder } from '../forward/forwarder.js';
 import { KeyedLock } from '../keyed-lock.js';
 import type { Db } from '../store/db.js';
-import { auditEntriesIn, storedNames } from '../store/report-queries.js';
 import { TARGET_TYPES } from '../../adapters/registry.js';
 import { feedPath } from '../../adapters/feed/index.js';
 import { parseConfig } from '../config/load.js';
@@ -117,7 +116,13 @@ function get(url: string, auth: string, headers: Record<string, string> = {}) {
  * fetch with the demo user's credentials, and the conditional poll that follows it. The fetches
  * are recorded, so the report lists this consumer.
  */
-async function pollFeed(config: Config, print: (s: string) => void, log: Logger): Promise<void> {
+async function pollFeed(
+  config: Config,
+  user: string,
+  secret: string,
+  print: (s: string) => void,
+  log: Logger,
+): Promise<void> {
   const settings = serveSettings(config.serve);
   const server = await FeedServer.start({
     config,
@@ -127,9 +132,6 @@ async function pollFeed(config: Config, print: (s: string) => void, log: Logger)
     clock: () => new Date(),
   });
   try {
-    const [user, secret] = readFileSync(settings.usersFile as string, 'utf8')
-      .trim()
-      .split(':') as [string, string];
     const url = `${server.url}${feedPath('polled', 'i2n_https')}`;
     print(`\na firewall polls the feed target: GET ${url} (HTTP Basic, user ${user})`);
     const first = await get(url, `${user}:${secret}`);
@@ -185,7 +187,8 @@ serve:
   users_file: feed-users       # user:secret lines; the demo's secret is random and never shown
 `,
   );
-  writeFileSync(join(dir, 'feed-users'), `firewall:${randomBytes(12).toString('hex')}\n`, { mode: 0o600 });
+  const secret = randomBytes(12).toString('hex');
+  writeFileSync(join(dir, 'feed-users'), `firewall:${secret}\n`, { mode: 0o600 });
   const config = parseConfig(readFileSync(configPath, 'utf8'), configPath, TARGET_TYPES);
   const db = openDatabase(config.database);
   migrate(db, config.database);
@@ -222,7 +225,7 @@ serve:
         `  exit code would be ${result.exitCode}${result.exitCode === 3 ? ' (degraded: a name failed, its addresses were kept)' : ''}`,
       );
     }
-    await pollFeed(config, print, log);
+    await pollFeed(config, 'firewall', secret, print, log);
     const now = new Date();
     const model = buildReport(db, new Date(base - 1000), now, {}, now, config);
     print('\n' + renderReport(model, 'text'));
@@ -250,6 +253,7 @@ async function askForwarder(
   clock: () => Date,
   log: Logger,
 ): Promise<{ lines: string[]; changes: Change[] }> {
+  const changes: Change[] = [];
   const forwarder = await Forwarder.start(config, {
     db,
     gate: new KeyedLock(),
@@ -257,6 +261,7 @@ async function askForwarder(
     log: { ...log, info: () => undefined },
     listen: [{ host: '127.0.0.1', port: 0, label: '127.0.0.1:0' }],
     wantSync: () => undefined,
+    held: (confirmed) => changes.push(...confirmed),
   });
   let lines: string[];
   try {
@@ -273,19 +278,9 @@ async function askForwarder(
       `lists/i2n_avcloud.txt held ${held.join(', ') || 'none of it'} the moment the answer arrived`,
     ];
   } finally {
-    // Closing waits for the forwarder's records: its addition is in the audit log after it.
+    // Closing waits for the forwarder's records, and so for its additions to be handed over.
     await forwarder.close();
   }
-  const at = clock().toISOString();
-  const changes = auditEntriesIn(db, at, at).map((e): Change => ({
-    target: e.target,
-    list: e.list,
-    action: e.action,
-    address: e.address,
-    names: storedNames(e.names).names,
-    reason: e.reason as Change['reason'],
-    ...(e.detail ? { detail: e.detail } : {}),
-  }));
   return { lines, changes };
 }
 

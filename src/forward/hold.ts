@@ -98,13 +98,14 @@ export class Holder {
 
   /** Takes in what the audit log now says these targets hold (after a sync). */
   synced(targets: Iterable<string>): void {
-    const read = stmt(this.db, 'SELECT address FROM applied WHERE target = ? AND list = ?');
+    // One read per target: the audit log's account of every list on it.
+    const read = stmt(this.db, 'SELECT list, address FROM applied WHERE target = ?');
     for (const name of targets) {
       const target = this.config.targets.get(name);
       if (!target) continue;
-      const lists = new Map<string, Set<string>>();
-      for (const list of target.lists.keys())
-        lists.set(list, new Set(read.pluck().all(name, list) as string[]));
+      const lists = new Map([...target.lists.keys()].map((l) => [l, new Set<string>()]));
+      for (const r of read.all(name) as { list: string; address: string }[])
+        lists.get(r.list)?.add(r.address);
       this.known.set(name, lists);
     }
   }

@@ -57,8 +57,4 @@ export class LearnedNames {
   setMax(max: number): void {
     this.max = max;
   }
-
-  count(list: string): number {
-    return this.byList.get(list)?.size ?? 0;
-  }
 }

@@ -13,7 +13,6 @@ export const RCODE = { SERVFAIL: 2, NOTIMP: 4, REFUSED: 5 } as const;
 const CLASSIC_UDP = 512;
 /** The payload size dnsfence offers in its own answers (RFC 9715). */
 const OWN_PAYLOAD = 1232;
-const CLASS_IN = 1;
 
 /** A client's query, as far as the forwarder needs it. */
 export interface ClientQuery {
@@ -162,7 +161,7 @@ export function anyAnswer(asked: Buffer, query: ClientQuery): Buffer {
   const record = Buffer.alloc(2 + 10 + rdata);
   record.writeUInt16BE(0xc00c, 0); // the question's name
   record.writeUInt16BE(QTYPE.HINFO, 2);
-  record.writeUInt16BE(query.class === CLASS_IN ? CLASS_IN : query.class, 4);
+  record.writeUInt16BE(query.class, 4);
   record.writeUInt32BE(3789, 6); // the TTL RFC 8482's first implementers chose
   record.writeUInt16BE(rdata, 10);
   record[12] = cpu.length;

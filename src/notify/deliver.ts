@@ -44,6 +44,10 @@ export async function deliver(
   options: DeliverOptions,
 ): Promise<DeliveryResult> {
   const warnings: string[] = [];
+  // The URL is read once per delivery, not once per try.
+  const url = entry.type === 'webhook' ? webhookUrl(entry, warnings) : undefined;
+  if (typeof url === 'object')
+    return { ok: false, tries: 1, ...(url.detail ? { detail: url.detail } : {}), warnings };
   const sleep = options.sleep ?? sleepFor;
   let last: Attempt = { ok: false };
   let tries = 0;
@@ -53,7 +57,7 @@ export async function deliver(
     try {
       last =
         entry.type === 'webhook'
-          ? await postWebhook(entry, notification, options.host, warnings)
+          ? await postWebhook(url as string, entry, notification, options.host)
           : await runExec(entry, notification);
     } catch (err) {
       // Nothing is expected here; whatever it was, the run goes on.
@@ -65,7 +69,7 @@ export async function deliver(
     ok: last.ok,
     tries,
     ...(last.detail ? { detail: last.detail } : {}),
-    warnings: [...new Set(warnings)],
+    warnings,
   };
 }
 
@@ -103,13 +107,11 @@ function requestFailure(err: unknown, timeoutMs: number): string {
 }
 
 async function postWebhook(
+  url: string,
   entry: WebhookEntry,
   notification: Notification,
   host: string,
-  warnings: string[],
 ): Promise<Attempt> {
-  const url = webhookUrl(entry, warnings);
-  if (typeof url !== 'string') return url;
   // Loaded with the first webhook: commands that send none never load the HTTP client.
   const { request } = await import('undici');
   try {

@@ -1,5 +1,5 @@
 import { sortByAddress, within, type Address } from '../address.js';
-import type { Db } from './db.js';
+import { stmt, type Db } from './db.js';
 
 export interface PresenceRow {
   name: string;
@@ -60,11 +60,10 @@ export interface AddressHistory {
 /** Other names that produced the same address at an overlapping time. */
 function sharing(db: Db, row: PresenceRow): string[] {
   return (
-    db
-      .prepare(
-        'SELECT DISTINCT name FROM presence_intervals WHERE address = ? AND name != ? AND first_seen <= ? AND last_seen >= ? ORDER BY name',
-      )
-      .all(row.address, row.name, row.last_seen, row.first_seen) as { name: string }[]
+    stmt(
+      db,
+      'SELECT DISTINCT name FROM presence_intervals WHERE address = ? AND name != ? AND first_seen <= ? AND last_seen >= ? ORDER BY name',
+    ).all(row.address, row.name, row.last_seen, row.first_seen) as { name: string }[]
   ).map((r) => r.name);
 }
 

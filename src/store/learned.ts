@@ -65,14 +65,22 @@ export function stillMatched(list: ListConfig, row: Pick<LearnedName, 'name' | '
  * no longer resolved, their addresses age out through retention). A name counts only while an
  * entry of the list still matches it: a wildcard that was removed takes its names with it.
  */
-export function withLearned(db: Db, lists: readonly ListConfig[], now: Date): ListConfig[] {
-  const rows = stmt(db, 'SELECT list, name, entry, last_queried FROM learned').all() as Pick<
-    LearnedName,
-    'list' | 'name' | 'entry' | 'last_queried'
-  >[];
+export function withLearned(
+  db: Db,
+  lists: readonly ListConfig[],
+  now: Date,
+  rows: readonly Pick<LearnedName, 'list' | 'name' | 'entry' | 'last_queried'>[] = stmt(
+    db,
+    'SELECT list, name, entry, last_queried FROM learned',
+  ).all() as LearnedName[],
+): ListConfig[] {
   if (rows.length === 0) return [...lists];
-  const byList = new Map<string, typeof rows>();
-  for (const r of rows) byList.set(r.list, [...(byList.get(r.list) ?? []), r]);
+  const byList = new Map<string, (typeof rows)[number][]>();
+  for (const r of rows) {
+    let own = byList.get(r.list);
+    if (!own) byList.set(r.list, (own = []));
+    own.push(r);
+  }
   return lists.map((list) => {
     const own = byList.get(list.name);
     if (!own) return list;

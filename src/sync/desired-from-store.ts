@@ -3,10 +3,16 @@ import type { Config, ListConfig } from '../config/types.js';
 import { desiredList } from '../planner/desired.js';
 import type { DesiredList } from '../planner/types.js';
 import type { Db } from '../store/db.js';
-import { loadFailing, loadSightings, type Presence } from '../store/observations.js';
+import { loadFailing, loadSightings, Presence } from '../store/observations.js';
 
 /** How far back a list's desired set looks: retention, or stale_limit for failing names. */
-export function horizonOf(config: Config, list: ListConfig): number {
+/** The presence of every list's names (learned and forgotten ones too), read once, from the earliest horizon on. */
+export function readPresence(db: Db, config: Config, lists: readonly ListConfig[], now: number): Presence {
+  const horizon = Math.max(0, ...lists.map((l) => horizonOf(config, l)));
+  return Presence.read(db, new Set(lists.flatMap((l) => namesOf(l))), new Date(now - horizon));
+}
+
+function horizonOf(config: Config, list: ListConfig): number {
   return Math.max(list.retentionMs, config.staleLimitMs);
 }
 

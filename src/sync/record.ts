@@ -1,10 +1,9 @@
-import { namesOf } from '../config/lists.js';
 import type { Config, ListConfig } from '../config/types.js';
 import type { DesiredList } from '../planner/types.js';
 import type { LookupResult } from '../resolver/types.js';
 import { durableAtEnd, type Db } from '../store/db.js';
-import { lookupRecorder, Presence, recordLookups } from '../store/observations.js';
-import { computeDesired, horizonOf } from './desired-from-store.js';
+import { lookupRecorder, recordLookups } from '../store/observations.js';
+import { computeDesired, readPresence } from './desired-from-store.js';
 import { questionsOf, resolveAll } from './resolve-all.js';
 
 /**
@@ -99,13 +98,7 @@ export function desiredSets(
   db.exec('BEGIN IMMEDIATE');
   try {
     recordLookups(db, pass.unrecorded, at);
-    // The presence of every list's names, read once, from the earliest horizon on.
-    const horizon = Math.max(0, ...lists.map((l) => horizonOf(config, l)));
-    const presence = Presence.read(
-      db,
-      new Set(lists.flatMap((l) => namesOf(l))),
-      new Date(at.getTime() - horizon),
-    );
+    const presence = readPresence(db, config, lists, at.getTime());
     for (const list of lists)
       desired.set(list.name, computeDesired(db, config, list, at.getTime(), presence));
     db.exec(preview ? 'ROLLBACK' : 'COMMIT');

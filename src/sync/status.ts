@@ -1,14 +1,14 @@
 import { sortAddresses, type Family } from '../address.js';
-import { namesOf, resolvedNamesOf } from '../config/lists.js';
+import { resolvedNamesOf } from '../config/lists.js';
 import type { Config } from '../config/types.js';
 import { appliedCount } from '../store/applied.js';
 import type { Db } from '../store/db.js';
 import { loadLearned, withLearned, type LearnedName } from '../store/learned.js';
 import { lastDeliveries, type Delivery } from '../store/notifications.js';
-import { lookupStates, Presence } from '../store/observations.js';
+import { lookupStates } from '../store/observations.js';
 import { loadLeftovers } from '../store/placements.js';
 import { lastRun, latestPushes, type PushRow, type RunRow } from '../store/runs.js';
-import { computeDesired, horizonOf } from './desired-from-store.js';
+import { computeDesired, readPresence } from './desired-from-store.js';
 
 export interface NameStatus {
   name: string;
@@ -73,14 +73,10 @@ export interface StatusData {
 export function buildStatus(config: Config, db: Db, now: number): StatusData {
   const lookups = lookupStates(db);
   const counts = appliedCount(db);
-  const learnedRows = new Map(loadLearned(db).map((l) => [`${l.list}|${l.name}`, l]));
-  const known = withLearned(db, [...config.lists.values()], new Date(now));
-  // The presence of every list's names (learned and forgotten ones too), read once, from the earliest horizon on.
-  const presence = Presence.read(
-    db,
-    new Set(known.flatMap((l) => namesOf(l))),
-    new Date(now - Math.max(0, ...known.map((l) => horizonOf(config, l)))),
-  );
+  const learnedAll = loadLearned(db);
+  const learnedRows = new Map(learnedAll.map((l) => [`${l.list}|${l.name}`, l]));
+  const known = withLearned(db, [...config.lists.values()], new Date(now), learnedAll);
+  const presence = readPresence(db, config, known, now);
   const lists = known.map((list): ListStatus => {
     const desired = computeDesired(db, config, list, now, presence);
     const failing: string[] = [];

@@ -1,4 +1,4 @@
-import type { TargetSettingsContext } from '../src/config/types.js';
+import type { TargetSettingsContext } from './types.js';
 
 /**
  * A command setting (`nft`, `ipset`) as an argv prefix. A string is one program name, never split:
